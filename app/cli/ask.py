@@ -1,0 +1,222 @@
+"""`chatdesk ask`: one question from the command line, the answer streamed to stdout.
+
+Usage and cost go to stderr so stdout can be piped. Failures print the headline and remedy
+and exit non-zero; whatever part of the answer arrived stays printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from app.core import images, preflight
+from app.core.catalog import lookup
+from app.core.client import ChatClient
+from app.core.events import (
+    ChoiceFinished,
+    ReplyMeta,
+    ResponseStarted,
+    RetryScheduled,
+    TextDelta,
+    UsageReported,
+)
+from app.core.messages import ChatMessage, Detail, ImagePart
+from app.core.params import ChatParams, ReasoningEffort
+from app.core.problems import UserFacingError
+from app.core.ratelimits import RateLimits
+from app.core.request import build_request
+from app.core.usage import Usage, cost, format_usd
+
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class AskOptions:
+    prompt: str
+    model: str
+    images: list[str] = field(default_factory=list)
+    detail: Detail = Detail.AUTO
+    system: str | None = None
+    params: ChatParams = field(default_factory=ChatParams)
+
+
+def add_ask_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prompt", help="the question; '-' reads it from standard input")
+    parser.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH_OR_URL",
+        help="attach an image file or http(s) URL (repeatable)",
+    )
+    parser.add_argument(
+        "--detail",
+        choices=[d.value for d in Detail],
+        default="auto",
+        help="how closely the model looks at the images (default: auto)",
+    )
+    parser.add_argument("--model", "-m", help="model id (default: the one in Settings)")
+    parser.add_argument("--system", "-s", help="system prompt")
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--top-p", type=float)
+    parser.add_argument("--presence-penalty", type=float)
+    parser.add_argument("--frequency-penalty", type=float)
+    parser.add_argument("--max-tokens", type=int, help="upper bound on the reply's tokens")
+    parser.add_argument("-n", type=int, help="number of choices to generate")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--stop", action="append", default=[], help="stop sequence (up to 4)")
+    parser.add_argument("--json", action="store_true", help="JSON mode (response_format)")
+    parser.add_argument("--logprobs", action="store_true")
+    parser.add_argument("--top-logprobs", type=int)
+    parser.add_argument("--reasoning-effort", choices=[e.value for e in ReasoningEffort])
+    parser.add_argument("--user", help="end-user id sent to the API")
+
+
+def options_from_args(args: argparse.Namespace, default_model: str, stdin: TextIO) -> AskOptions:
+    prompt = stdin.read() if args.prompt == "-" else args.prompt
+    params = ChatParams(
+        temperature=args.temperature,
+        top_p=args.top_p,
+        presence_penalty=args.presence_penalty,
+        frequency_penalty=args.frequency_penalty,
+        max_output_tokens=args.max_tokens,
+        n=args.n,
+        seed=args.seed,
+        stop=tuple(args.stop),
+        json_mode=args.json,
+        logprobs=args.logprobs,
+        top_logprobs=args.top_logprobs,
+        reasoning_effort=ReasoningEffort(args.reasoning_effort) if args.reasoning_effort else None,
+        user=args.user,
+    )
+    return AskOptions(
+        prompt=prompt,
+        model=args.model or default_model,
+        images=list(args.image),
+        detail=Detail(args.detail),
+        system=args.system,
+        params=params,
+    )
+
+
+def prepare_messages(options: AskOptions) -> list[ChatMessage]:
+    """The request's messages, images prepared (blocking: decodes and downscales files)."""
+    parts: list[ImagePart] = []
+    for source in options.images:
+        if source.startswith(("http://", "https://")):
+            parts.append(images.image_from_url(source, options.detail))
+        else:
+            parts.append(images.prepare_image_file(source, options.detail).part)
+    messages = [ChatMessage.system(options.system)] if options.system else []
+    messages.append(ChatMessage.user(options.prompt, tuple(parts)))
+    return messages
+
+
+class AnswerPrinter:
+    """Prints choice 0 as it streams; further choices (n > 1) follow it, each with a header."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self._out = out
+        self._err = err
+        self._others: dict[int, list[str]] = {}
+        self.usage: Usage | None = None
+        self.rate_limits = RateLimits()
+        self.model = ""
+        self.printed_any = False
+
+    def on_retry(self, event: RetryScheduled) -> None:
+        wait = f" in {event.wait_s:g} s" if event.wait_s else ""
+        self._err.write(
+            f"[server answered {event.status}; retrying{wait} "
+            f"({event.attempt}/{event.max_retries})]\n"
+        )
+        self._err.flush()
+
+    def handle(self, event: object) -> None:
+        match event:
+            case ResponseStarted(rate_limits=limits):
+                self.rate_limits = limits
+            case ReplyMeta(model=model):
+                self.model = model
+            case TextDelta(choice=0, text=text):
+                self._out.write(text)
+                self._out.flush()
+                self.printed_any = True
+            case TextDelta(choice=index, text=text):
+                self._others.setdefault(index, []).append(text)
+            case ChoiceFinished():
+                pass
+            case UsageReported(usage=usage):
+                self.usage = usage
+
+    def finish(self) -> None:
+        for index in sorted(self._others):
+            self._out.write(f"\n\n--- choice {index + 1} ---\n{''.join(self._others[index])}")
+        if self.printed_any or self._others:
+            self._out.write("\n")
+        self._out.flush()
+
+
+def usage_line(model_id: str, usage: Usage, limits: RateLimits) -> str:
+    model = lookup(model_id)
+    price = cost(usage, model)
+    pieces = [
+        f"{model_id}",
+        f"{usage.prompt_tokens:,} in"
+        + (f" ({usage.cached_tokens:,} cached)" if usage.cached_tokens else ""),
+        f"{usage.completion_tokens:,} out"
+        + (f" ({usage.reasoning_tokens:,} reasoning)" if usage.reasoning_tokens else ""),
+        format_usd(price.total) if price is not None else "cost unknown for this model",
+    ]
+    line = " · ".join(pieces)
+    if usage.estimated:
+        line += " (estimated: the server sent no usage)"
+    if limits.remaining_requests is not None and limits.remaining_tokens is not None:
+        line += (
+            f"\nrate limit: {limits.remaining_requests:,} requests and "
+            f"{limits.remaining_tokens:,} tokens left"
+        )
+    return line
+
+
+async def run_ask(options: AskOptions, client: ChatClient, out: TextIO, err: TextIO) -> int:
+    """Ask, stream the answer to `out`, report usage on `err`; the process exit code."""
+    printer = AnswerPrinter(out, err)
+    try:
+        loop = asyncio.get_running_loop()
+        messages = await loop.run_in_executor(None, prepare_messages, options)
+        body = build_request(options.model, messages, options.params)
+        estimate = await loop.run_in_executor(
+            None, preflight.estimate, options.model, messages, options.params
+        )
+        preflight.ensure_fits(estimate)
+        async for event in client.stream_chat(body, on_retry=printer.on_retry):
+            printer.handle(event)
+    except UserFacingError as failure:
+        printer.finish()
+        _print_failure(err, failure)
+        return EXIT_FAILURE
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        printer.finish()
+        err.write("Stopped.\n")
+        return EXIT_INTERRUPTED
+    finally:
+        await client.aclose()
+    printer.finish()
+    if printer.usage is not None:
+        err.write(usage_line(printer.model or options.model, printer.usage, printer.rate_limits))
+        err.write("\n")
+    return 0
+
+
+def _print_failure(err: TextIO, failure: UserFacingError) -> None:
+    err.write(f"Error: {failure.headline}\n")
+    if failure.remedy:
+        err.write(f"{failure.remedy}\n")
+    detail = getattr(failure, "detail", "")
+    if detail and detail not in failure.remedy:
+        err.write(f"(server said: {detail})\n")
+    err.flush()

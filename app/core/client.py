@@ -1,0 +1,242 @@
+"""The streaming chat client: the official SDK (imported lazily, off the calling thread) turned
+into typed events, with every failure classified.
+
+`import openai` costs ~1.3 s, so nothing here imports it at module import time; the first
+request (or `warm_up()`) imports it in an executor thread so a GUI stays responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import importlib
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from app.core import tokens
+from app.core.events import (
+    ChoiceFinished,
+    LogprobsDelta,
+    ReplyMeta,
+    ResponseStarted,
+    RetryScheduled,
+    StreamEvent,
+    TextDelta,
+    TokenLogprob,
+    UsageReported,
+)
+from app.core.failures import ApiFailure, FailureContext, classify, interrupted
+from app.core.ratelimits import RateLimits
+from app.core.usage import Usage
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# A parse-heavy burst of chunks must not hold the event loop: hand control back this often.
+_YIELD_EVERY_S = 0.004
+_RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
+RetryListener = Callable[[RetryScheduled], None]
+_retry_listener: contextvars.ContextVar[RetryListener | None] = contextvars.ContextVar(
+    "chatdesk_retry_listener", default=None
+)
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Where and how to reach the API. The key is held only in memory, never in a repr."""
+
+    api_key: str
+    base_url: str = DEFAULT_BASE_URL
+    organization: str = ""
+    project: str = ""
+    timeout_s: float = 120.0
+    connect_timeout_s: float = 10.0
+    max_retries: int = 2
+
+    def __repr__(self) -> str:
+        return f"ConnectionConfig(base_url={self.base_url!r}, api_key=<hidden>)"
+
+
+def load_sdk() -> ModuleType:
+    """Import the SDK (blocking, ~1.3 s the first time)."""
+    return importlib.import_module("openai")
+
+
+async def load_sdk_async() -> ModuleType:
+    """Import the SDK in an executor thread so the calling event loop keeps running."""
+    return await asyncio.get_running_loop().run_in_executor(None, load_sdk)
+
+
+class ChatClient:
+    """Streams chat completions as `StreamEvent`s; raises `ApiFailure` for anything that fails."""
+
+    def __init__(self, config: ConnectionConfig) -> None:
+        self._config = config
+        self._sdk_client: Any = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def config(self) -> ConnectionConfig:
+        return self._config
+
+    async def warm_up(self) -> None:
+        """Import the SDK and build its client ahead of the first request."""
+        await self._client()
+
+    async def aclose(self) -> None:
+        if self._sdk_client is not None:
+            await self._sdk_client.close()
+            self._sdk_client = None
+
+    async def list_models(self) -> list[str]:
+        """Model ids the server offers (`GET /models`), sorted."""
+        client = await self._client()
+        try:
+            page = await client.models.list()
+        except Exception as exc:
+            raise self._classified(exc, "") from None
+        return sorted(model.id for model in page.data)
+
+    async def stream_chat(
+        self, body: dict[str, Any], *, on_retry: RetryListener | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Send `body` (from `build_request`, with stream on) and yield its events as they come.
+
+        Cancelling the consuming task closes the HTTP stream. A stream that ends without a
+        finish reason raises an `INTERRUPTED` failure after the text received so far.
+        """
+        client = await self._client()
+        model = str(body.get("model", ""))
+        token = _retry_listener.set(on_retry)
+        try:
+            raw = await client.chat.completions.with_raw_response.create(**body)
+        except Exception as exc:
+            raise self._classified(exc, model) from None
+        finally:
+            _retry_listener.reset(token)
+        yield ResponseStarted(RateLimits.from_headers(raw.headers), raw.headers.get("x-request-id"))
+
+        stream = raw.parse()
+        texts: dict[int, list[str]] = defaultdict(list)
+        finished: set[int] = set()
+        usage_seen = False
+        meta_sent = False
+        last_yield = time.perf_counter()
+        try:
+            async for chunk in stream:
+                if not meta_sent and chunk.id:
+                    meta_sent = True
+                    yield ReplyMeta(chunk.id, chunk.model, chunk.system_fingerprint)
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    text = (delta.content or "") + (getattr(delta, "refusal", None) or "")
+                    if text:
+                        texts[choice.index].append(text)
+                        yield TextDelta(choice.index, text)
+                    if choice.logprobs is not None and choice.logprobs.content:
+                        yield LogprobsDelta(choice.index, _token_logprobs(choice.logprobs.content))
+                    if choice.finish_reason:
+                        finished.add(choice.index)
+                        yield ChoiceFinished(choice.index, choice.finish_reason)
+                if chunk.usage is not None:
+                    usage_seen = True
+                    yield UsageReported(Usage.from_api(chunk.usage.model_dump()))
+                now = time.perf_counter()
+                if now - last_yield > _YIELD_EVERY_S:
+                    await asyncio.sleep(0)
+                    last_yield = now
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise self._classified(exc, model) from None
+        finally:
+            await stream.close()
+        if not finished:
+            raise interrupted()
+        if not usage_seen:
+            yield UsageReported(await _estimate_usage(body, texts))
+
+    def _classified(self, exc: Exception, model: str) -> ApiFailure:
+        try:
+            return classify(exc, FailureContext(model=model, base_url=self._config.base_url))
+        except TypeError:
+            raise exc from None
+
+    async def _client(self) -> Any:
+        async with self._lock:
+            if self._sdk_client is None:
+                sdk = await load_sdk_async()
+                self._sdk_client = _make_sdk_client(sdk, self._config)
+            return self._sdk_client
+
+
+def _make_sdk_client(sdk: ModuleType, config: ConnectionConfig) -> Any:
+    max_retries = config.max_retries
+
+    async def on_response(response: Any) -> None:
+        await _mark_unretryable_quota(response)
+        _announce_retry(response, max_retries)
+
+    http_client = sdk.DefaultAsyncHttpxClient(event_hooks={"response": [on_response]})
+    return sdk.AsyncOpenAI(
+        api_key=config.api_key,
+        base_url=config.base_url,
+        organization=config.organization or None,
+        project=config.project or None,
+        timeout=sdk.Timeout(config.timeout_s, connect=config.connect_timeout_s),
+        max_retries=max_retries,
+        http_client=http_client,
+    )
+
+
+async def _mark_unretryable_quota(response: Any) -> None:
+    """An exhausted quota is a 429 the SDK would retry in vain; tell it not to."""
+    if response.status_code != 429:
+        return
+    await response.aread()
+    if b"insufficient_quota" in response.content:
+        response.headers["x-should-retry"] = "false"
+
+
+def _announce_retry(response: Any, max_retries: int) -> None:
+    listener = _retry_listener.get()
+    status = response.status_code
+    if listener is None or not (status in _RETRYABLE_STATUSES or status >= 500):
+        return
+    if response.headers.get("x-should-retry") == "false":
+        return
+    taken = int(response.request.headers.get("x-stainless-retry-count", "0") or 0)
+    if taken >= max_retries:
+        return
+    retry_after = response.headers.get("retry-after")
+    try:
+        wait_s = float(retry_after) if retry_after is not None else None
+    except ValueError:
+        wait_s = None
+    listener(RetryScheduled(taken + 1, max_retries, status, wait_s))
+
+
+def _token_logprobs(content: Any) -> tuple[TokenLogprob, ...]:
+    return tuple(
+        TokenLogprob(
+            item.token,
+            item.logprob,
+            tuple((alt.token, alt.logprob) for alt in (item.top_logprobs or ())),
+        )
+        for item in content
+    )
+
+
+async def _estimate_usage(body: dict[str, Any], texts: dict[int, list[str]]) -> Usage:
+    """Usage counted with tiktoken for servers that send none (in a thread: it may load ~0.6 s)."""
+    model = str(body.get("model", ""))
+
+    def count() -> Usage:
+        prompt = tokens.count_prompt_tokens(body["messages"], model)
+        completion = sum(tokens.count_text("".join(parts), model) for parts in texts.values())
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, estimated=True)
+
+    return await asyncio.get_running_loop().run_in_executor(None, count)

@@ -1,0 +1,60 @@
+"""Decide where requests go and with which key, from settings, the environment and the keyring."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from app.core.client import ConnectionConfig
+from app.core.problems import UserFacingError
+from app.core.secrets import KeyResolver
+from app.core.settings import Settings
+
+# Local OpenAI-compatible servers (llama.cpp, Ollama, LM Studio, vLLM) usually need no key, but
+# the SDK insists on one; this placeholder is sent instead and a 401 still says what to do.
+NO_KEY_PLACEHOLDER = "no-key"
+
+
+class MissingApiKey(UserFacingError):
+    def __init__(self, base_url: str) -> None:
+        super().__init__(
+            "No API key",
+            f"Set OPENAI_API_KEY, or store a key for {base_url} with `chatdesk key set` "
+            "(or in Settings); `--demo` works without one.",
+        )
+
+
+def is_openai(base_url: str) -> bool:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "openai.com" or host.endswith(".openai.com")
+
+
+def resolve_base_url(settings: Settings, environ: Mapping[str, str], override: str | None) -> str:
+    """`--base-url`, then `OPENAI_BASE_URL`, then the saved setting."""
+    return (override or environ.get("OPENAI_BASE_URL") or settings.base_url).rstrip("/")
+
+
+def resolve_connection(
+    settings: Settings,
+    environ: Mapping[str, str],
+    keys: KeyResolver,
+    *,
+    base_url_override: str | None = None,
+) -> ConnectionConfig:
+    """The connection for the next request; `MissingApiKey` when OpenAI itself has no key."""
+    base_url = resolve_base_url(settings, environ, base_url_override)
+    resolved = keys.resolve(base_url)
+    if resolved is not None:
+        api_key = resolved.value
+    elif is_openai(base_url):
+        raise MissingApiKey(base_url)
+    else:
+        api_key = NO_KEY_PLACEHOLDER
+    return ConnectionConfig(
+        api_key=api_key,
+        base_url=base_url,
+        organization=settings.organization or environ.get("OPENAI_ORG_ID", ""),
+        project=settings.project or environ.get("OPENAI_PROJECT_ID", ""),
+        timeout_s=settings.request_timeout_s,
+        max_retries=settings.max_retries,
+    )

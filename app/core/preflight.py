@@ -1,0 +1,61 @@
+"""Checks and estimates made before a request is sent: does it fit, and what will it cost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.core import tokens
+from app.core.catalog import ModelInfo, lookup
+from app.core.messages import ChatMessage
+from app.core.params import ChatParams
+from app.core.problems import UserFacingError
+from app.core.usage import Cost, estimate_request_cost
+
+
+class OverContextWindow(UserFacingError):
+    """The prompt alone (plus the reply it asks room for) exceeds the model's context window."""
+
+
+@dataclass(frozen=True)
+class RequestEstimate:
+    """Prompt tokens as the API will count them, the room left for the reply, and the cost."""
+
+    model: ModelInfo
+    prompt_tokens: int
+    reserved_output_tokens: int
+    cost: Cost | None
+
+    @property
+    def context_used(self) -> float:
+        """Share of the context window the prompt and reserved reply take (may exceed 1)."""
+        used = self.prompt_tokens + self.reserved_output_tokens
+        return used / self.model.context_window
+
+    @property
+    def fits(self) -> bool:
+        return self.prompt_tokens + self.reserved_output_tokens <= self.model.context_window
+
+
+def estimate(model_id: str, messages: Sequence[ChatMessage], params: ChatParams) -> RequestEstimate:
+    """Count the request's prompt tokens (blocking: may load an encoding, ~0.6 s the first time)."""
+    model = lookup(model_id)
+    prompt = tokens.count_messages(messages, model_id)
+    reserved = params.max_output_tokens or 0
+    cost = estimate_request_cost(prompt, model, expected_output_tokens=reserved)
+    return RequestEstimate(model, prompt, reserved, cost)
+
+
+def ensure_fits(request_estimate: RequestEstimate) -> None:
+    """Raise `OverContextWindow` with a remedy when the request cannot fit."""
+    if request_estimate.fits:
+        return
+    model = request_estimate.model
+    reserved = request_estimate.reserved_output_tokens
+    reply_room = f" plus {reserved:,} reserved for the reply" if reserved else ""
+    raise OverContextWindow(
+        f"Too long for {model.id}: {request_estimate.prompt_tokens:,} tokens{reply_room}, "
+        f"the limit is {model.context_window:,}",
+        "Shorten the prompt, remove images or earlier messages, lower max tokens, or pick a "
+        "model with a larger context window.",
+    )

@@ -1,0 +1,92 @@
+"""Keep API keys out of every log line, error message and status text.
+
+`redact` masks anything shaped like an OpenAI key or a bearer token, plus any secret registered
+in a `SecretRegistry` (keys for OpenAI-compatible servers need not look like `sk-…`). What is
+left is a hint a person can match against their own records: `sk-proj-…abcd`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterable
+
+ELLIPSIS = "…"
+# Registered secrets shorter than this are ignored: masking every occurrence of a short word
+# (Ollama accepts "ollama" as a key) would mangle ordinary text and protect nothing.
+MIN_SECRET_LENGTH = 8
+# Below this many characters after the prefix, even the last four would reveal too much.
+_MIN_BODY_FOR_HINT = 12
+_KEY_PREFIXES = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
+
+# OpenAI keys: `sk-` then base64url-ish characters; real ones are 48 to 200+ characters long.
+# The lookbehind keeps words such as "chatdesk-…" or "risk-…" intact, but still catches a key
+# right after a digit or an uppercase letter, as in URL-encoded text ("%3Dsk-…").
+_KEY_PATTERN = r"(?<![a-z])sk-[A-Za-z0-9_\-]{20,}"
+# RFC 6750 token68 characters; the length floor spares prose such as "Bearer authentication".
+_BEARER_PATTERN = r"(?P<scheme>(?i:\bbearer)\s+)(?P<token>[A-Za-z0-9._~+/\-]{16,}=*)"
+
+
+def mask_secret(secret: str) -> str:
+    """A recognisable but useless form of `secret`: its key prefix, an ellipsis, the last 4."""
+    prefix = next((p for p in _KEY_PREFIXES if secret.startswith(p)), "")
+    body = secret[len(prefix) :]
+    tail = body[-4:] if len(body) >= _MIN_BODY_FOR_HINT else ""
+    return f"{prefix}{ELLIPSIS}{tail}"
+
+
+@functools.lru_cache(maxsize=32)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    # One alternation applied in a single pass, so masked output is never matched again.
+    literal = "|".join(re.escape(s) for s in secrets)
+    parts = [f"(?P<literal>{literal})"] if literal else []
+    parts += [f"(?P<key>{_KEY_PATTERN})", _BEARER_PATTERN]
+    return re.compile("|".join(parts))
+
+
+def _replace(match: re.Match[str]) -> str:
+    token = match.group("token")
+    if token is not None:
+        return match.group("scheme") + mask_secret(token)
+    return mask_secret(match.group(0))
+
+
+def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
+    """`text` with every key-shaped string, bearer token and listed secret masked."""
+    secrets = tuple(
+        sorted({s for s in extra_secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+    )
+    return _pattern(secrets).sub(_replace, text)
+
+
+class SecretRegistry:
+    """The secrets in use right now, shared by every place that writes text out.
+
+    Thread-safe: keys are resolved on worker threads while log records are formatted on others.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str) -> None:
+        if len(secret) >= MIN_SECRET_LENGTH:
+            with self._lock:
+                self._secrets.add(secret)
+
+    def discard(self, secret: str) -> None:
+        with self._lock:
+            self._secrets.discard(secret)
+
+    def snapshot(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._secrets)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._secrets)
+
+    def redact(self, text: str) -> str:
+        """`text` redacted against the patterns and every secret registered now."""
+        return redact(text, self.snapshot())

@@ -1,0 +1,90 @@
+"""The one place that chooses implementations and builds the objects the commands share."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.core.client import ConnectionConfig
+from app.core.connection import resolve_connection
+from app.core.logs import setup_logging
+from app.core.paths import AppPaths
+from app.core.redact import SecretRegistry
+from app.core.secrets import KeyResolver, SecretStore
+from app.core.settings import Settings, SettingsStore
+
+if TYPE_CHECKING:
+    from app.simulator import SimulatorServer
+
+log = logging.getLogger(__name__)
+
+# What demo mode sends as a key: the simulator accepts any, and this one is obviously not real.
+DEMO_API_KEY = "demo-key-not-secret"
+
+
+@dataclass
+class AppContext:
+    """Paths, settings, the secret store and the key resolver, built once per process."""
+
+    paths: AppPaths
+    settings_store: SettingsStore
+    environ: Mapping[str, str]
+    secrets: SecretRegistry
+    _secret_store: SecretStore | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        return self.settings_store.current
+
+    @property
+    def secret_store(self) -> SecretStore:
+        # Opened on first use: probing the keyring backend talks to D-Bus.
+        if self._secret_store is None:
+            from app.platform.keyring_store import open_secret_store
+
+            self._secret_store = open_secret_store()
+        return self._secret_store
+
+    def key_resolver(self) -> KeyResolver:
+        return KeyResolver(self.secret_store, self.environ, registry=self.secrets)
+
+    def connection(
+        self, *, base_url_override: str | None = None, demo: bool = False
+    ) -> ConnectionConfig:
+        if demo and base_url_override:
+            settings = self.settings
+            return ConnectionConfig(
+                api_key=DEMO_API_KEY,
+                base_url=base_url_override,
+                timeout_s=settings.request_timeout_s,
+                max_retries=settings.max_retries,
+            )
+        return resolve_connection(
+            self.settings, self.environ, self.key_resolver(), base_url_override=base_url_override
+        )
+
+
+def build_context(data_dir: Path | None, environ: Mapping[str, str]) -> AppContext:
+    paths = AppPaths.resolve(data_dir, environ).ensure()
+    registry = SecretRegistry()
+    setup_logging(paths, registry=registry)
+    store = SettingsStore(paths.settings_file)
+    for warning in store.load().warnings:
+        log.warning("settings: %s %s", warning.headline, warning.remedy)
+    return AppContext(paths=paths, settings_store=store, environ=environ, secrets=registry)
+
+
+@contextlib.contextmanager
+def demo_simulator(*, enabled: bool, chunk_delay: float = 0.02) -> Iterator[SimulatorServer | None]:
+    """The built-in API simulator for demo mode, on 127.0.0.1, for the block's duration."""
+    if not enabled:
+        yield None
+        return
+    from app.simulator import SimulatorServer
+
+    with SimulatorServer(chunk_delay=chunk_delay) as server:
+        yield server
