@@ -124,6 +124,7 @@ def _run_key(action: str, context: object, *, base_url: str | None) -> int:
         stdin=sys.stdin,
         stdout=sys.stdout,
         stderr=sys.stderr,
+        registry=context.secrets,
     )
 
 

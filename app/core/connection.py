@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from app.core.client import ConnectionConfig
 from app.core.problems import UserFacingError
-from app.core.secrets import KeyResolver
+from app.core.secrets import KeyResolver, SecretStoreUnavailable
 from app.core.settings import Settings
 
 # Local OpenAI-compatible servers (llama.cpp, Ollama, LM Studio, vLLM) usually need no key, but
@@ -41,9 +41,18 @@ def resolve_connection(
     *,
     base_url_override: str | None = None,
 ) -> ConnectionConfig:
-    """The connection for the next request; `MissingApiKey` when OpenAI itself has no key."""
+    """The connection for the next request.
+
+    Raises `MissingApiKey` when OpenAI itself has no key, and `SecretStoreUnavailable` when the
+    keyring cannot be read and nothing else provides one.
+    """
     base_url = resolve_base_url(settings, environ, base_url_override)
-    resolved = keys.resolve(base_url)
+    try:
+        resolved = keys.resolve(base_url)
+    except SecretStoreUnavailable:
+        if is_openai(base_url):
+            raise
+        resolved = None  # a local server rarely needs a key; it answers 401 if it does
     if resolved is not None:
         api_key = resolved.value
     elif is_openai(base_url):

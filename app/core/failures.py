@@ -7,6 +7,7 @@ Classification is by duck typing on the SDK's exception classes (their names, `s
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -200,13 +201,14 @@ def _from_status(exc: BaseException, status: int, ctx: FailureContext) -> ApiFai
 
 def _connection_failure(exc: BaseException, ctx: FailureContext) -> ApiFailure:
     where = ctx.base_url or "the server"
-    text = " ".join(str(e) for e in _chain(exc)).lower()
-    if "refused" in text:
-        headline = "Could not connect"
-        remedy = f"Nothing answered at {where}: check the base URL in Settings."
-    elif "name or service not known" in text or "nodename nor servname" in text:
+    chain = _chain(exc)
+    names = {cls.__name__ for e in chain for cls in type(e).__mro__}
+    if any(isinstance(e, socket.gaierror) for e in chain):
         headline = "Server not found"
         remedy = f"The address {where} could not be resolved: check your network and base URL."
+    elif "ConnectError" in names or any(isinstance(e, ConnectionRefusedError) for e in chain):
+        headline = "Could not connect"
+        remedy = f"Nothing answered at {where}: check your network and the base URL in Settings."
     else:
         headline = "Connection lost"
         remedy = "Check your network connection and retry; any partial answer is kept."

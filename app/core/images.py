@@ -24,11 +24,9 @@ from PIL import GifImagePlugin, Image, ImageFile, JpegImagePlugin, PngImagePlugi
 
 from app.core.messages import Detail, ImagePart
 from app.core.problems import UserFacingError
+from app.core.tokens import api_view_size
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
-HIGH_DETAIL_BOX = 2048
-HIGH_DETAIL_SHORT_SIDE = 768
-LOW_DETAIL_BOX = 512
 JPEG_QUALITY = 85
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
@@ -50,29 +48,9 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct
 # `Image.info` keys that carry nothing about the person or the device. Anything else (EXIF, XMP,
 # comments, text chunks, extra JPEG pictures…) makes the image be re-encoded without it.
 _HARMLESS_INFO = frozenset(
-    {
-        "adobe",
-        "adobe_transform",
-        "aspect",
-        "background",
-        "chromaticity",
-        "dpi",
-        "duration",
-        "gamma",
-        "icc_profile",
-        "interlace",
-        "jfif",
-        "jfif_density",
-        "jfif_unit",
-        "jfif_version",
-        "loop",
-        "progression",
-        "progressive",
-        "srgb",
-        "timestamp",
-        "transparency",
-        "version",
-    }
+    {"aspect", "chromaticity", "dpi", "gamma", "icc_profile", "interlace", "srgb", "transparency"}
+    | {"adobe", "adobe_transform", "jfif", "jfif_density", "jfif_unit", "jfif_version"}
+    | {"progression", "progressive", "background", "duration", "loop", "timestamp", "version"}
 )
 
 _EXIF_ORIENTATION = 0x0112
@@ -109,38 +87,6 @@ class PreparedImage:
     sent_bytes: int
     unchanged: bool  # the original bytes are sent as they are
     notes: tuple[str, ...] = ()
-
-
-# --- The API's view of an image ----------------------------------------------------------------
-
-
-def high_detail_size(width: int, height: int) -> tuple[int, int]:
-    """The size the API works on at high detail: fit 2048×2048, then shortest side ≤ 768."""
-    if width <= 0 or height <= 0:
-        raise ValueError(f"image dimensions must be positive, got {width}×{height}")
-    w, h = _fit(float(width), float(height), HIGH_DETAIL_BOX)
-    if min(w, h) > HIGH_DETAIL_SHORT_SIDE:
-        scale = HIGH_DETAIL_SHORT_SIDE / min(w, h)
-        w, h = w * scale, h * scale
-    return max(1, round(w)), max(1, round(h))
-
-
-def api_view_size(width: int, height: int, detail: Detail) -> tuple[int, int]:
-    """The largest size worth sending for `detail`.
-
-    Auto gets the high-detail size, because the API may choose high detail for it.
-    """
-    if detail is Detail.LOW:
-        if width <= 0 or height <= 0:
-            raise ValueError(f"image dimensions must be positive, got {width}×{height}")
-        w, h = _fit(float(width), float(height), LOW_DETAIL_BOX)
-        return max(1, round(w)), max(1, round(h))
-    return high_detail_size(width, height)
-
-
-def _fit(width: float, height: float, box: int) -> tuple[float, float]:
-    scale = min(1.0, box / max(width, height))
-    return width * scale, height * scale
 
 
 # --- Reading image bytes -----------------------------------------------------------------------
@@ -276,6 +222,7 @@ def prepare_image_bytes(data: bytes, detail: Detail, source: str) -> PreparedIma
     except _TooManyPixels as exc:
         raise _too_many_pixels(name, source, exc.size) from None
     except Image.DecompressionBombError as exc:
+        # Pillow's own check, should a future version run it during decoding too.
         raise _too_many_pixels(name, source, None) from exc
     except _DECODE_ERRORS as exc:
         raise ImageError(
@@ -346,15 +293,15 @@ def _finish(decoded: _Decoded, fmt: str, data: bytes, detail: Detail, source: st
     target = api_view_size(*upright, detail)
     notes: list[str] = []
     if decoded.animated:
-        kind = {"GIF": "GIF", "WEBP": "WebP", "PNG": "PNG"}.get(fmt, fmt)
-        notes.append(f"animated {kind}: first frame sent")
+        notes.append(f"animated {_label(fmt)}: first frame sent")
 
-    if target == upright and not (decoded.animated or decoded.orientation != 1 or decoded.metadata):
+    rework = decoded.animated or decoded.orientation != 1 or decoded.metadata
+    if target == upright and not rework:
         part = ImagePart(_data_url(MIME_TYPES[fmt], data), detail, *upright, source=source)
         return PreparedImage(part, fmt, *upright, len(data), fmt, len(data), True, tuple(notes))
 
     work, transparent = _normalise_mode(image)
-    few_colours = fmt in ("PNG", "GIF") and image.getcolors(256) is not None
+    few_colours = fmt in ("PNG", "GIF") and not transparent and work.getcolors(256) is not None
     raw_target = (target[1], target[0]) if turned else target
     if work.size != raw_target:
         work = work.resize(raw_target, Image.Resampling.LANCZOS, reducing_gap=3.0)

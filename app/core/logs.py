@@ -75,14 +75,16 @@ class RedactingFilter(logging.Filter):
 
 def setup_logging(
     paths: AppPaths,
-    level: int | str,
-    registry: SecretRegistry,
+    level: int | str = logging.INFO,
     *,
+    registry: SecretRegistry,
     stderr: TextIO | None = None,
 ) -> Path:
     """Log to `chatdesk.log` in `paths.log_dir` (rotated) and warnings to stderr, both redacted.
 
-    Calling it again replaces the handlers it installed before. Returns the log file's path.
+    `level` is a `logging` level or its name ("DEBUG"); it applies to the file and the root
+    logger, while stderr only ever shows warnings and errors. Calling it again replaces the
+    handlers it installed before. Returns the log file's path.
     """
     teardown_logging()
     paths.log_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)

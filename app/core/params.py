@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
+from typing import Any
 
 from app.core.catalog import ModelInfo, Param
 
@@ -116,7 +117,7 @@ class ChatParams:
         return replace(self, **cleared) if cleared else self
 
 
-_UNSET: dict[str, object] = {f.name: f.default for f in fields(ChatParams)}
+_UNSET: dict[str, Any] = {f.name: f.default for f in fields(ChatParams)}
 
 
 def param_for(name: str, model: ModelInfo) -> Param | None:

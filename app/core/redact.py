@@ -55,7 +55,10 @@ def _replace(match: re.Match[str]) -> str:
 def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     """`text` with every key-shaped string, bearer token and listed secret masked."""
     secrets = tuple(
-        sorted({s for s in extra_secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+        # Longest first, so a secret containing another is masked whole.
+        sorted(
+            {s for s in extra_secrets if len(s) >= MIN_SECRET_LENGTH}, key=lambda s: (-len(s), s)
+        )
     )
     return _pattern(secrets).sub(_replace, text)
 

@@ -22,6 +22,8 @@ from app.core.settings import check_base_url
 ENV_VAR = "OPENAI_API_KEY"
 SERVICE_NAME = "chatdesk"
 API_KEYS_PAGE = "https://platform.openai.com/api-keys"
+# Real keys are a few hundred characters at most; anything far longer is a paste gone wrong.
+MAX_KEY_LENGTH = 4096
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -90,6 +92,10 @@ def validate_new_key(key: str) -> str:
     cleaned = key.strip()
     if not cleaned:
         raise InvalidKey("No API key entered", f"Paste a key from {API_KEYS_PAGE}")
+    if len(cleaned) > MAX_KEY_LENGTH:
+        raise InvalidKey(
+            "That is too long to be an API key", f"Paste only the key from {API_KEYS_PAGE}"
+        )
     if any(ch.isspace() for ch in cleaned):
         raise InvalidKey(
             "The API key contains spaces or line breaks",

@@ -80,12 +80,14 @@ def _shown(value: object) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
 
 
-def _string(name: str, label: str, value: object, *, single_line: bool = True) -> str:
+def _string(
+    name: str, label: str, value: object, *, single_line: bool = True, may_hold_key: bool = True
+) -> str:
     if not isinstance(value, str):
         raise InvalidSetting(name, f"{label} must be text, not {_shown(value)}")
-    if redact(value) != value:
+    if may_hold_key and redact(value) != value:
         raise InvalidSetting(
-            name, f"{label} looks like it contains an API key", (KEY_IN_SETTINGS_REMEDY)
+            name, f"{label} looks like it contains an API key", KEY_IN_SETTINGS_REMEDY
         )
     text = value.strip() if single_line else value
     if single_line and any(ch.isspace() or not ch.isprintable() for ch in text):
@@ -103,8 +105,14 @@ def _choice(name: str, label: str, value: object, enum: type[_E]) -> _E:
 
 def check_base_url(value: object) -> str:
     """`value` as an API base URL (trailing slashes dropped), or `InvalidSetting`."""
-    text = _string("base_url", "Base URL", value)
+    # Only the path is checked for a key: a host such as sk-prod-gateway-01.example.com looks
+    # like one to the redactor, and a key pasted alone fails the URL checks (masked in them).
+    text = _string("base_url", "Base URL", value, may_hold_key=False)
     parts = urlsplit(text)
+    if redact(parts.path) != parts.path:
+        raise InvalidSetting(
+            "base_url", "Base URL looks like it contains an API key", KEY_IN_SETTINGS_REMEDY
+        )
     example = "such as https://api.openai.com/v1 or http://localhost:11434/v1"
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise InvalidSetting(
@@ -336,8 +344,10 @@ class Settings:
     @staticmethod
     def describe(name: str) -> tuple[str, str]:
         """The label and doc of setting `name`."""
-        meta = next(f.metadata for f in fields(Settings) if f.name == name)
-        return meta["label"], meta["doc"]
+        for f in fields(Settings):
+            if f.name == name:
+                return f.metadata["label"], f.metadata["doc"]
+        raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
         """The settings that differ from their defaults, as JSON values.

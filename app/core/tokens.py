@@ -9,6 +9,7 @@ that cost off the GUI thread.
 
 Prompt tokens follow the OpenAI cookbook ("How to count tokens with tiktoken"), which matches the
 API's `usage.prompt_tokens` for the gpt-4o family, plus the vision guide's image token rules.
+The API's image scaling rule lives here too: `images` downscales attachments by it.
 """
 
 from __future__ import annotations
@@ -22,24 +23,28 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import tiktoken
+from typing import TYPE_CHECKING, Any
 
 from app.core.catalog import ModelInfo, lookup
-from app.core.images import data_url_image_size, high_detail_size
 from app.core.messages import ChatMessage, Detail, ImagePart
 from app.core.problems import UserFacingError
 from app.core.resources import resource_path
+
+if TYPE_CHECKING:
+    import tiktoken
 
 TOKENS_PER_MESSAGE = 3  # <|start|>{role}<|message|> … <|end|> around every message
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3  # every reply is primed with <|start|>assistant<|message|>
 
+HIGH_DETAIL_BOX = 2048
+HIGH_DETAIL_SHORT_SIDE = 768
+LOW_DETAIL_BOX = 512
+TILE = 512
 # At high detail an image is at most 2048 px long and 768 px short once the API has scaled it:
-# 4 × 2 tiles of 512 px. An image whose size is unknown (a web address the app never fetches) is
-# counted at that maximum, so the estimate is an upper bound rather than a guess that may be low.
-MAX_TILES = math.ceil(2048 / 512) * math.ceil(768 / 512)
+# 4 × 2 tiles. An image whose size is unknown (a web address the app never fetches) is counted at
+# that maximum, so the estimate is an upper bound rather than a guess that may come in low.
+MAX_TILES = math.ceil(HIGH_DETAIL_BOX / TILE) * math.ceil(HIGH_DETAIL_SHORT_SIDE / TILE)
 
 _ENDOFTEXT = "<|endoftext|>"
 _FIM_PREFIX = "<|fim_prefix|>"
@@ -134,6 +139,9 @@ def load_ranks(path: Path, sha256: str) -> dict[bytes, int]:
 
 def build_encoding(name: str, path: Path | None = None) -> tiktoken.Encoding:
     """Build encoding `name` from its bundled file (or `path`), uncached."""
+    # Imported here so importing this module stays cheap on the GUI thread.
+    import tiktoken
+
     spec = _spec(name)
     return tiktoken.Encoding(
         spec.name,
@@ -206,6 +214,35 @@ def count_text(text: str, model_id: str) -> int:
     return len(encoding_for_model(model_id).encode_ordinary(text))
 
 
+def high_detail_size(width: int, height: int) -> tuple[int, int]:
+    """The size the API works on at high detail: fit 2048×2048, then shortest side ≤ 768."""
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image dimensions must be positive, got {width}×{height}")
+    w, h = _fit(float(width), float(height), HIGH_DETAIL_BOX)
+    if min(w, h) > HIGH_DETAIL_SHORT_SIDE:
+        scale = HIGH_DETAIL_SHORT_SIDE / min(w, h)
+        w, h = w * scale, h * scale
+    return max(1, round(w)), max(1, round(h))
+
+
+def api_view_size(width: int, height: int, detail: Detail) -> tuple[int, int]:
+    """The largest size of an image worth sending for `detail`: what the API scales it to.
+
+    Auto gets the high-detail size, because the API may choose high detail for it.
+    """
+    if detail is Detail.LOW:
+        if width <= 0 or height <= 0:
+            raise ValueError(f"image dimensions must be positive, got {width}×{height}")
+        w, h = _fit(float(width), float(height), LOW_DETAIL_BOX)
+        return max(1, round(w)), max(1, round(h))
+    return high_detail_size(width, height)
+
+
+def _fit(width: float, height: float, box: int) -> tuple[float, float]:
+    scale = min(1.0, box / max(width, height))
+    return width * scale, height * scale
+
+
 def image_tokens(width: int | None, height: int | None, detail: Detail | str, model_id: str) -> int:
     """Input tokens of one image, per the vision guide.
 
@@ -224,7 +261,7 @@ def _image_tokens(width: int | None, height: int | None, detail: Detail, info: M
     if width is None or height is None:
         return cost.base + cost.per_tile * MAX_TILES
     w, h = high_detail_size(width, height)
-    return cost.base + cost.per_tile * math.ceil(w / 512) * math.ceil(h / 512)
+    return cost.base + cost.per_tile * math.ceil(w / TILE) * math.ceil(h / TILE)
 
 
 @dataclass(frozen=True)
@@ -271,9 +308,16 @@ def _count(messages: Iterable[_Message], model_id: str) -> int:
         for image in message.images:
             width, height = image.width, image.height
             if (width is None or height is None) and image.url.startswith("data:"):
-                width, height = data_url_image_size(image.url) or (None, None)
+                width, height = _data_url_size(image.url)
             total += _image_tokens(width, height, image.detail, info)
     return total
+
+
+def _data_url_size(url: str) -> tuple[int | None, int | None]:
+    # Imported here: Pillow costs ~70 ms to import and only data: URLs of unknown size need it.
+    from app.core.images import data_url_image_size
+
+    return data_url_image_size(url) or (None, None)
 
 
 def _from_chat(message: ChatMessage) -> _Message:

@@ -1,4 +1,4 @@
-"""OpenAI-shaped rejections: status, `{"error": {...}}` body and extra headers, worded like the API."""
+"""OpenAI-shaped rejections: status, `{"error": {...}}` body and headers, worded like the API."""
 
 from __future__ import annotations
 

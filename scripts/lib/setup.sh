@@ -34,7 +34,7 @@ ensure_venv() {
   if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
     log "installing Python dependencies from requirements/$1.lock"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$lock"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$CHATDESK_ROOT"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --config-settings editable_mode=compat -e "$CHATDESK_ROOT"
     echo "$want" > "$stamp"
   fi
 }

@@ -1,0 +1,1 @@
+"""Command-line commands other than the window: `chatdesk ask`, `chatdesk key`."""
