@@ -31,6 +31,7 @@ from app.core.catalog import CATALOG
 from app.core.client import ChatClient, ConnectionConfig
 from app.core.connection import MissingApiKey
 from app.core.problems import UserFacingError
+from app.core.secrets import SecretStoreUnavailable
 from app.ui.chat_controller import ChatController
 from app.ui.main_window import MainWindow
 from app.ui.status_bar import ConnectionState
@@ -189,9 +190,12 @@ class GuiSession:
         try:
             config = await loop.run_in_executor(None, resolve)
         except MissingApiKey as missing:
-            self.window.show_welcome(missing.headline, missing.remedy)
-            self.window.status.show_connection(ConnectionState.NO_KEY)
-            self.controller.set_client(None, missing=missing)
+            self._welcome(missing)
+            return
+        except SecretStoreUnavailable as unavailable:
+            # No key in the environment and no keyring to hold one: as good as no key.
+            no_key = UserFacingError("No API key", unavailable.remedy)
+            self._welcome(no_key, note=f"{unavailable.headline}. {unavailable.remedy}")
             return
         except UserFacingError as problem:
             self.window.banner.show_problem(problem.headline, problem.remedy)
@@ -199,6 +203,11 @@ class GuiSession:
             self.controller.set_client(None, missing=problem)
             return
         await self._use(config, urlsplit(config.base_url).netloc or config.base_url)
+
+    def _welcome(self, missing: UserFacingError, note: str = "") -> None:
+        self.window.show_welcome(missing.headline, note)
+        self.window.status.show_connection(ConnectionState.NO_KEY)
+        self.controller.set_client(None, missing=missing)
 
     async def start_demo(self) -> None:
         """Start the built-in simulator and chat with it."""

@@ -13,7 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from app.core.catalog import ModelInfo
 
 _MILLION = Decimal(1_000_000)
-_SMALLEST_SHOWN = Decimal("0.0001")
+_SMALLEST_SHOWN = Decimal("0.000001")
+_CENT = Decimal("0.01")
+_FOUR_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -146,18 +148,22 @@ def estimate_request_cost(
 
 
 def format_usd(amount: Decimal | float | int) -> str:
-    """Dollars for display: "$0", "<$0.0001", "$0.0123", "$0.50", "$1.25", "$1,234.50"."""
+    """Dollars for display: "$0", "$0.000020", "$0.0123", "$0.50", "$1.25", "$1,234.50"."""
     value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
     if value < 0:
         return "-" + format_usd(-value)
     if value == 0:
         return "$0"
     if value < _SMALLEST_SHOWN:
-        return f"<${_SMALLEST_SHOWN}"
+        return f"<${_SMALLEST_SHOWN:f}"
     if value >= 1:
-        return f"${value.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+        return f"${value.quantize(_CENT, ROUND_HALF_UP):,}"
+    if value < _CENT:
+        # A single cheap request costs millionths of a dollar: two significant digits show it.
+        quantum = Decimal(10) ** (value.adjusted() - 1)
+        return f"${value.quantize(quantum, ROUND_HALF_UP):f}"
     # Under a dollar, fractions of a cent matter to someone paying per token: four decimals,
     # trailing zeros trimmed down to cents.
-    text = f"{value.quantize(_SMALLEST_SHOWN, ROUND_HALF_UP):f}"
+    text = f"{value.quantize(_FOUR_PLACES, ROUND_HALF_UP):f}"
     whole, _, fraction = text.partition(".")
     return f"${whole}.{fraction.rstrip('0').ljust(2, '0')}"

@@ -48,8 +48,11 @@ class ChunkedWriter:
             self._buffer.clear()
 
     def finish(self) -> None:
-        self.flush()
-        self._wfile.write(b"0\r\n\r\n")
+        # The last data and the terminating chunk go out in one write, so a client that stops
+        # reading at `[DONE]` very likely has the end of the body too and can reuse the socket.
+        tail = b"%x\r\n%b\r\n" % (len(self._buffer), bytes(self._buffer)) if self._buffer else b""
+        self._buffer.clear()
+        self._wfile.write(tail + b"0\r\n\r\n")
 
 
 class SimulatorHandler(BaseHTTPRequestHandler):
@@ -58,6 +61,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "chatdesk-simulator"
     sys_version = ""
+    # Reaps connections a client abandoned without closing; stalls wait on an Event, not this.
+    timeout = 300
 
     @property
     def sim(self) -> SimulatorServer:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import selectors
 import socket
 import socketserver
 import threading
@@ -77,8 +78,7 @@ class SimulatorServer:
         self.stopping.clear()
         self._httpd = _HTTPServer(("127.0.0.1", self._requested_port), self)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            target=self._httpd.serve_until_stopped,
             name=f"simulator:{self.port}",
             daemon=True,
         )
@@ -91,7 +91,7 @@ class SimulatorServer:
         if httpd is None:
             return
         self.stopping.set()
-        httpd.shutdown()
+        httpd.wake()
         if thread is not None:
             thread.join()
         httpd.abort_connections(deadline=time.monotonic() + _STOP_JOIN_SECONDS)
@@ -183,7 +183,33 @@ class _HTTPServer(ThreadingHTTPServer):
         self.simulator = simulator
         self._open: dict[socket.socket, threading.Thread] = {}
         self._open_lock = threading.Lock()
+        self._wake_reader, self._wake_writer = socket.socketpair()
         super().__init__(address, SimulatorHandler)
+        # Bounds handle_request() should a ready connection vanish before it is accepted.
+        self.timeout = 0.5
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections until `wake()` after `simulator.stopping` is set.
+
+        Unlike serve_forever, this waits on the listening socket and a wake-up socket with no
+        polling interval: idle it costs nothing, and stop() takes effect at once.
+        """
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self.simulator.stopping.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self.socket and not self.simulator.stopping.is_set():
+                        self.handle_request()
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"x")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (getfqdn), which can stall without DNS.

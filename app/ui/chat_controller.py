@@ -195,6 +195,8 @@ class ChatController(QObject):
         start = len(self._conversation)
         self._failed_turn = None
         self._banner.clear_problem()
+        # A stopped reply reports no usage; the previous reply's must not pass for it.
+        self._status.clear_usage()
         self._conversation.append(ChatMessage.user(prompt))
         self._view.add_user_message(prompt)
         self._view.begin_reply(self._model)

@@ -66,6 +66,9 @@ class ChatView(QTextBrowser):
         self.setOpenLinks(False)
         self.setUndoRedoEnabled(False)
         self.setFrameShape(QTextBrowser.Shape.NoFrame)
+        self.setPlaceholderText(
+            "Your conversation appears here  ·  Esc stops a reply  ·  Ctrl+N starts a new chat"
+        )
         self.document().setDocumentMargin(16)
         self._end = QTextCursor(self.document())
         self._pending: list[str] = []

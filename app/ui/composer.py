@@ -39,6 +39,10 @@ class Composer(QPlainTextEdit):
         )
         self.setMinimumHeight(self._height_for_lines(MIN_LINES))
 
+    @property
+    def send_shortcut(self) -> SendShortcut:
+        return self._send_shortcut
+
     def set_send_shortcut(self, send_shortcut: SendShortcut) -> None:
         self._send_shortcut = send_shortcut
         if send_shortcut is SendShortcut.ENTER:

@@ -78,19 +78,22 @@ class WelcomePanel(QWidget):
         holder = QWidget(self)
         holder.setLayout(column)
         holder.setMaximumWidth(560)
+        # Word-wrapped labels hint a narrow width; the stretch factors let the text use up to
+        # the maximum width rather than a thin column.
         outer = QHBoxLayout(self)
         outer.setContentsMargins(32, 32, 32, 32)
         outer.addStretch(1)
-        outer.addWidget(holder, 0, Qt.AlignmentFlag.AlignVCenter)
+        outer.addWidget(holder, 6, Qt.AlignmentFlag.AlignVCenter)
         outer.addStretch(1)
 
-    def show_missing_key(self, headline: str, remedy: str) -> None:
+    def show_missing_key(self, headline: str, note: str = "") -> None:
+        """Explain how to add a key; `note` says why none was found, when that helps."""
         self.headline_label.setText(f"{headline}: to talk to OpenAI, Chatdesk needs an API key.")
+        extra = f"<p style='color: gray'>{_escape(note)}</p>" if note else ""
         self.body_label.setText(
-            "<p>Either set the <code>OPENAI_API_KEY</code> environment variable before starting "
+            "<p>Set the <code>OPENAI_API_KEY</code> environment variable before starting "
             "Chatdesk, or store the key in your system keyring with "
-            "<code>chatdesk key set</code>, then start Chatdesk again.</p>"
-            f"<p style='color: gray'>{_escape(remedy)}</p>"
+            "<code>chatdesk key set</code>; then start Chatdesk again.</p>" + extra
         )
 
 
@@ -224,16 +227,18 @@ class MainWindow(QMainWindow):
     def set_subtitle(self, subtitle: str) -> None:
         self.setWindowTitle(f"{APP_TITLE} — {subtitle}" if subtitle else APP_TITLE)
 
-    def show_welcome(self, headline: str, remedy: str) -> None:
+    def show_welcome(self, headline: str, note: str = "") -> None:
         """Replace the conversation with how to add a key; sending is off until then."""
-        self.welcome.show_missing_key(headline, remedy)
+        self.welcome.show_missing_key(headline, note)
         self.pages.setCurrentWidget(self.welcome)
         self._set_composing_enabled(False)
+        self.composer.setPlaceholderText("Add an API key, or try the demo, to start chatting")
         self.welcome.demo_button.setFocus()
 
     def show_chat(self) -> None:
         self.pages.setCurrentWidget(self.chat_view)
         self._set_composing_enabled(True)
+        self.composer.set_send_shortcut(self.composer.send_shortcut)
         self.composer.setFocus()
 
     def on_controller_reply_started(self) -> None:

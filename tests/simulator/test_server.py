@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 
 import httpx2
 import pytest
-from openai import OpenAI
+from openai import AsyncOpenAI, OpenAI
 
 from app.simulator import SimulatorServer
 from app.simulator.counting import split_tokens
@@ -48,13 +49,27 @@ def test_stop_returns_with_an_idle_keep_alive_connection_open(sim: SimulatorServ
         assert not stopper.is_alive()
 
 
-def test_sdk_reuses_one_connection(sim: SimulatorServer, client: OpenAI) -> None:
-    """Streamed and plain requests from one SDK client share a single keep-alive connection."""
-    client.chat.completions.create(**BODY)
-    list(client.chat.completions.create(**BODY, stream=True))
-    client.chat.completions.create(**BODY)
-    list(client.chat.completions.create(**BODY, stream=True, n=2))
-    assert len(sim.requests) == 4
+def test_async_sdk_reuses_one_connection_across_streams(sim: SimulatorServer) -> None:
+    """The async SDK drains each stream after [DONE], so every request shares one connection."""
+
+    async def run() -> None:
+        async with AsyncOpenAI(base_url=sim.base_url, api_key=API_KEY, max_retries=0) as sdk:
+            for n in (1, 2):
+                async for _ in await sdk.chat.completions.create(**BODY, stream=True, n=n):
+                    pass
+            await sdk.chat.completions.create(**BODY)
+
+    asyncio.run(run())
+    assert len(sim.requests) == 3
+    assert len({request.peer for request in sim.requests}) == 1
+
+
+def test_sync_sdk_reuses_the_connection_between_plain_requests(
+    sim: SimulatorServer, client: OpenAI
+) -> None:
+    """Plain requests share a connection (the sync SDK drops it after a stream, not the server)."""
+    for _ in range(3):
+        client.chat.completions.create(**BODY)
     assert len({request.peer for request in sim.requests}) == 1
 
 

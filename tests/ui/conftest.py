@@ -78,9 +78,7 @@ class ChatWindow:
 
 
 @pytest.fixture
-def open_chat(
-    qtbot: QtBot, run: Runner[Any]
-) -> Iterator[Callable[..., ChatWindow]]:
+def open_chat(qtbot: QtBot, run: Runner[Any]) -> Iterator[Callable[..., ChatWindow]]:
     """Build and show a chat window talking to `base_url` with `api_key`."""
     opened: list[ChatWindow] = []
 

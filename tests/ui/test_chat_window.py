@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -70,7 +71,7 @@ def test_enter_streams_the_answer_incrementally_and_shows_usage_and_cost(
     assert conversation[0].text == PROMPT
     assert conversation[1].text == answer
     assert len(snapshots) > 1
-    assert all(len(a) < len(b) for a, b in zip(snapshots, snapshots[1:], strict=False))
+    assert all(len(a) < len(b) for a, b in itertools.pairwise(snapshots))
     assert snapshots[-1].endswith(answer)
     usage = Usage.from_api(expected["usage"])
     model = lookup(expected["model"])

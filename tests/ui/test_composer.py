@@ -81,6 +81,7 @@ def test_the_composer_grows_with_its_text_up_to_a_limit(qtbot: QtBot) -> None:
     def height_for(lines: int) -> int:
         composer.setPlainText("\n".join(["line"] * lines))
         layout = composer.parentWidget().layout()
+        assert layout is not None
         layout.invalidate()
         layout.activate()
         return composer.height()
