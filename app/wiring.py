@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry
 from app.core.secrets import KeyResolver, SecretStore
 from app.core.settings import Settings, SettingsStore
+from app.platform.lazy_store import LazySecretStore
 
 if TYPE_CHECKING:
     from app.simulator import SimulatorServer
@@ -42,11 +44,10 @@ class AppContext:
 
     @property
     def secret_store(self) -> SecretStore:
-        # Opened on first use: probing the keyring backend talks to D-Bus.
+        # Opened on first use: probing the keyring backends costs imports and D-Bus calls, which
+        # a session keyed by OPENAI_API_KEY never needs.
         if self._secret_store is None:
-            from app.platform.keyring_store import open_secret_store
-
-            self._secret_store = open_secret_store()
+            self._secret_store = LazySecretStore(_open_keyring)
         return self._secret_store
 
     def key_resolver(self) -> KeyResolver:
@@ -68,6 +69,12 @@ class AppContext:
         )
 
 
+def _open_keyring() -> SecretStore:
+    from app.platform.keyring_store import open_secret_store
+
+    return open_secret_store()
+
+
 def build_context(data_dir: Path | None, environ: Mapping[str, str]) -> AppContext:
     paths = AppPaths.resolve(data_dir, environ).ensure()
     registry = SecretRegistry()
@@ -87,4 +94,7 @@ def demo_simulator(*, enabled: bool, chunk_delay: float = 0.02) -> Iterator[Simu
     from app.simulator import SimulatorServer
 
     with SimulatorServer(chunk_delay=chunk_delay) as server:
+        # Its first request would load the schema and an encoding; do it while the app starts.
+        warm_up = threading.Thread(target=server.warm_up, name="simulator-warm-up", daemon=True)
+        warm_up.start()
         yield server

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from app.core import images, preflight
+from app.core import preflight
 from app.core.catalog import lookup
 from app.core.client import ChatClient
 from app.core.events import (
@@ -104,6 +104,8 @@ def options_from_args(args: argparse.Namespace, default_model: str, stdin: TextI
 
 def prepare_messages(options: AskOptions) -> list[ChatMessage]:
     """The request's messages, images prepared (blocking: decodes and downscales files)."""
+    from app.core import images  # Pillow costs ~70 ms to import; only image questions need it
+
     parts: list[ImagePart] = []
     for source in options.images:
         if source.startswith(("http://", "https://")):
@@ -185,14 +187,16 @@ def usage_line(model_id: str, usage: Usage, limits: RateLimits) -> str:
 async def run_ask(options: AskOptions, client: ChatClient, out: TextIO, err: TextIO) -> int:
     """Ask, stream the answer to `out`, report usage on `err`; the process exit code."""
     printer = AnswerPrinter(out, err)
+    loop = asyncio.get_running_loop()
+    # The SDK import (~1 s) overlaps with preparing images and checking the request.
+    warm_up = asyncio.create_task(client.warm_up())
     try:
-        loop = asyncio.get_running_loop()
         messages = await loop.run_in_executor(None, prepare_messages, options)
         body = build_request(options.model, messages, options.params)
-        estimate = await loop.run_in_executor(
-            None, preflight.estimate, options.model, messages, options.params
+        await loop.run_in_executor(
+            None, preflight.check_fits, options.model, messages, options.params
         )
-        preflight.ensure_fits(estimate)
+        await warm_up
         async for event in client.stream_chat(body, on_retry=printer.on_retry):
             printer.handle(event)
     except UserFacingError as failure:
@@ -204,6 +208,8 @@ async def run_ask(options: AskOptions, client: ChatClient, out: TextIO, err: Tex
         err.write("Stopped.\n")
         return EXIT_INTERRUPTED
     finally:
+        if not warm_up.done():
+            warm_up.cancel()
         await client.aclose()
     printer.finish()
     if printer.usage is not None:

@@ -46,6 +46,30 @@ def estimate(model_id: str, messages: Sequence[ChatMessage], params: ChatParams)
     return RequestEstimate(model, prompt, reserved, cost)
 
 
+def surely_fits(model_id: str, messages: Sequence[ChatMessage], params: ChatParams) -> bool:
+    """True when the request fits without counting, so no encoding needs loading.
+
+    A token is at least one UTF-8 byte, so the byte length bounds the text's tokens; images
+    are bounded by their own token count. Only prompts near the window need tiktoken.
+    """
+    model = lookup(model_id)
+    bound = (params.max_output_tokens or 0) + tokens.REPLY_PRIMING
+    for message in messages:
+        bound += tokens.TOKENS_PER_MESSAGE + len(message.role.value) + tokens.TOKENS_PER_NAME
+        bound += len(message.text.encode("utf-8")) + len((message.name or "").encode("utf-8"))
+        bound += sum(
+            tokens.image_tokens(image.width, image.height, image.detail, model_id)
+            for image in message.images
+        )
+    return bound <= model.context_window
+
+
+def check_fits(model_id: str, messages: Sequence[ChatMessage], params: ChatParams) -> None:
+    """Raise `OverContextWindow` if the request cannot fit; counts only when it might not."""
+    if not surely_fits(model_id, messages, params):
+        ensure_fits(estimate(model_id, messages, params))
+
+
 def ensure_fits(request_estimate: RequestEstimate) -> None:
     """Raise `OverContextWindow` with a remedy when the request cannot fit."""
     if request_estimate.fits:

@@ -21,7 +21,6 @@ class ChatPlan:
     """A validated request and the reply decided for it."""
 
     completion: Completion
-    info: ModelInfo
     stream: bool
     include_usage: bool
     obfuscate: bool
@@ -62,7 +61,6 @@ def plan_chat(
     stream = bool(body.get("stream"))
     return ChatPlan(
         completion=completion,
-        info=info,
         stream=stream,
         include_usage=send_usage and (not stream or bool(options.get("include_usage"))),
         obfuscate=options.get("include_obfuscation", True) is not False,

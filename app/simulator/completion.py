@@ -27,6 +27,8 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 
 @dataclass(frozen=True)
 class Choice:
+    """One choice of a reply: its tokens (visible text), why it ended, and hidden reasoning."""
+
     index: int
     tokens: tuple[str, ...]
     finish_reason: str

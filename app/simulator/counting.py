@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.core.catalog import ImageTokenCost, lookup
-from app.simulator.content import ImageInfo, image_parts, message_text
+from app.simulator.content import image_parts, message_text
 
 # Like o200k's pattern: contractions, an optional space plus a word, up to three digits, runs
 # of punctuation, then whitespace. Every character falls in some alternative, so the pieces
@@ -82,10 +82,6 @@ def estimate_prompt_tokens(messages: list[dict[str, Any]], model_id: str) -> int
     for _, _, image in image_parts(messages):
         total += _image_tokens(image.get("detail", "auto"), None, None, costs)
     return total
-
-
-def image_tokens(info: ImageInfo, costs: ImageTokenCost) -> int:
-    return _image_tokens(info.detail, info.width, info.height, costs)
 
 
 def _image_tokens(detail: str, width: int | None, height: int | None, costs: ImageTokenCost) -> int:

@@ -14,6 +14,8 @@ DEFAULT_ORGANIZATION = "org-simulator"
 
 
 class FaultKind(StrEnum):
+    """What a scripted fault does; also the `kind` of its JSON spec."""
+
     STATUS = "status"
     DISCONNECT = "disconnect"
     MALFORMED = "malformed"
@@ -156,10 +158,12 @@ class Fault:
             return cls.malformed(after_chunks=after)
         return cls.disconnect(after_chunks=after)
 
-    def status_error(self, *, model: str, organization: str, request_id: str) -> ApiError:
+    def status_error(
+        self, *, model: str, organization: str, request_id: str, api_key: str = ""
+    ) -> ApiError:
         """The response a `status` (or non-streamed `stream_error`) fault sends."""
         status = self.http_status or 500
-        error = _default_error(status, self.code, model, organization, request_id, self)
+        error = _default_error(status, model, organization, request_id, api_key, self)
         if self.message is not None:
             error.message = self.message
             error.raw_body = None
@@ -187,16 +191,16 @@ class Fault:
 
 def _default_error(
     status: int,
-    code: str | None,
     model: str,
     organization: str,
     request_id: str,
+    api_key: str,
     fault: Fault,
 ) -> ApiError:
     if status == 400:
         return errors.context_length_exceeded(128_000, 131_072)
     if status == 401:
-        return errors.incorrect_api_key("sk-proj-" + "x" * 40 + "abcd")
+        return errors.incorrect_api_key(api_key or "sk-proj-" + "x" * 40 + "abcd")
     if status == 403:
         return ApiError(
             403,
@@ -206,7 +210,7 @@ def _default_error(
         )
     if status == 404:
         return errors.model_not_found(model)
-    if status == 429 and code == "insufficient_quota":
+    if status == 429 and fault.code == "insufficient_quota":
         return ApiError(
             429,
             "You exceeded your current quota, please check your plan and billing details. For "

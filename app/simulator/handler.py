@@ -9,7 +9,7 @@ import secrets
 import socket
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from app.simulator import errors
@@ -21,7 +21,7 @@ from app.simulator.records import ReceivedRequest
 from app.simulator.stream import DONE, error_event, malformed_event, stream_events
 
 if TYPE_CHECKING:
-    from app.simulator.server import SimulatorServer
+    from app.simulator.server import LoopbackHTTPServer, SimulatorServer
 
 log = logging.getLogger("app.simulator")
 
@@ -66,8 +66,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     @property
     def sim(self) -> SimulatorServer:
-        simulator: SimulatorServer = getattr(self.server, "simulator")  # noqa: B009
-        return simulator
+        return cast("LoopbackHTTPServer", self.server).simulator
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -112,7 +111,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 raise errors.invalid_url(self.command, path)
         except ApiError as error:
             self._send_error(error)
-        except OSError as error:
+        except (ConnectionError, TimeoutError) as error:
             log.debug("client connection lost: %s", error)
             self.close_connection = True
         except Exception:
@@ -125,10 +124,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if length is not None:
-            size = int(length)
-            if size > _MAX_BODY:
+            size = int(length) if length.strip().isdigit() else -1
+            if not 0 <= size <= _MAX_BODY:
                 self.close_connection = True
-                raise ApiError(413, "Request entity too large")
+                raise ApiError(400, f"Invalid Content-Length: {length!r}")
             return self.rfile.read(size)
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = bytearray()
@@ -167,6 +166,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 model=str(model or "gpt-4o"),
                 organization=self._organization(),
                 request_id=self._request_id,
+                api_key=self.headers.get("Authorization", "").partition(" ")[2].strip(),
             )
         self._authorize()
         plan = plan_chat(

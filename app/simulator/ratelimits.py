@@ -19,6 +19,8 @@ WINDOW_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Limits:
+    """Per-minute budgets; `enforce` refuses requests beyond them with the API's 429."""
+
     requests: int = 5_000
     tokens: int = 2_000_000
     enforce: bool = False

@@ -67,7 +67,7 @@ class SimulatorServer:
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
         self._requests: list[ReceivedRequest] = []
-        self._httpd: _HTTPServer | None = None
+        self._httpd: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # Lifecycle
@@ -76,7 +76,7 @@ class SimulatorServer:
         if self._httpd is not None:
             return self
         self.stopping.clear()
-        self._httpd = _HTTPServer(("127.0.0.1", self._requested_port), self)
+        self._httpd = LoopbackHTTPServer(("127.0.0.1", self._requested_port), self)
         self._thread = threading.Thread(
             target=self._httpd.serve_until_stopped,
             name=f"simulator:{self.port}",
@@ -172,8 +172,11 @@ class SimulatorServer:
         self.rate_limiter.configure(Limits(requests=requests, tokens=tokens, enforce=enforce))
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    """Tracks each connection and its thread so `stop()` can end them all promptly."""
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """The HTTP server under a `SimulatorServer`.
+
+    It tracks each connection and its thread, so that `stop()` can end them all promptly.
+    """
 
     daemon_threads = True
     # Joined with a deadline in abort_connections instead, so a stuck handler cannot hang stop().
@@ -184,7 +187,12 @@ class _HTTPServer(ThreadingHTTPServer):
         self._open: dict[socket.socket, threading.Thread] = {}
         self._open_lock = threading.Lock()
         self._wake_reader, self._wake_writer = socket.socketpair()
-        super().__init__(address, SimulatorHandler)
+        try:
+            super().__init__(address, SimulatorHandler)
+        except OSError:
+            self._wake_reader.close()
+            self._wake_writer.close()
+            raise
         # Bounds handle_request() should a ready connection vanish before it is accepted.
         self.timeout = 0.5
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton
 from pytestqt.qtbot import QtBot
 
 from app.core.catalog import lookup
@@ -295,3 +296,45 @@ def test_the_model_picker_chooses_the_model_of_the_next_request(
     run(scenario())
 
     assert simulator.requests[0].body["model"] == "gpt-4o"
+
+
+def test_ctrl_l_focuses_the_composer_and_ctrl_n_starts_a_new_chat(
+    qtbot: QtBot,
+    run: Runner[Any],
+    open_chat: Callable[..., ChatWindow],
+    simulator: SimulatorServer,
+) -> None:
+    """Ctrl+L moves the keyboard focus to the composer; Ctrl+N forgets the conversation."""
+    chat = open_chat(simulator.base_url)
+    window = chat.window
+    window.activateWindow()
+    qtbot.waitActive(window)
+
+    async def scenario() -> None:
+        type_and_send(qtbot, chat)
+        await wait_until(window.stop_button.isEnabled, "the reply to start")
+        await wait_until(lambda: not chat.controller.busy, "the reply to finish")
+
+    run(scenario())
+    window.model_combo.setFocus()
+    qtbot.keyClick(window.model_combo, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.composer.hasFocus()
+    qtbot.keyClick(window.composer, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert chat.controller.conversation == ()
+    assert window.chat_view.is_empty
+
+
+def test_every_control_has_an_accessible_name(
+    open_chat: Callable[..., ChatWindow], simulator: SimulatorServer
+) -> None:
+    """Buttons, the model picker, the composer and the transcript are named for screen readers."""
+    window = open_chat(simulator.base_url).window
+    controls = [
+        *window.findChildren(QAbstractButton),
+        window.model_combo,
+        window.composer,
+        window.chat_view,
+        window.banner,
+    ]
+    unnamed = [c.objectName() or type(c).__name__ for c in controls if not c.accessibleName()]
+    assert unnamed == []
