@@ -53,7 +53,7 @@ def main() -> None:
         ask = [sys.executable, "-m", "app", "--data-dir", data_dir, "ask", "hello"]
         server_env = env | {"OPENAI_BASE_URL": sim.base_url, "OPENAI_API_KEY": "sk-bench"}
         variants = {
-            "chatdesk ask --demo (starts its own simulator)": (ask[:-1] + ["--demo", "hello"], env),
+            "chatdesk ask --demo (starts its own simulator)": ([*ask[:-1], "--demo", "hello"], env),
             "chatdesk ask against a running server": (ask, server_env),
             "bare SDK script against a running server": (
                 [sys.executable, "-c", BARE_SDK, sim.base_url],
