@@ -103,8 +103,10 @@ def _run_ask(args: argparse.Namespace, context: object, *, demo: bool, base_url:
             sys.stderr.write(f"Error: {failure.headline}\n{failure.remedy}\n")
             return 1
         client = ChatClient(connection)
+        # Demo answers cost nothing real, so they stay out of the spending record.
+        ledger = None if simulator else context.usage_ledger()
         try:
-            return asyncio.run(run_ask(options, client, sys.stdout, sys.stderr))
+            return asyncio.run(run_ask(options, client, sys.stdout, sys.stderr, ledger))
         except KeyboardInterrupt:
             sys.stderr.write("\nStopped.\n")
             return 130

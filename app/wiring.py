@@ -17,6 +17,8 @@ from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry
 from app.core.secrets import KeyResolver, SecretStore
 from app.core.settings import Settings, SettingsStore
+from app.core.store.database import open_database
+from app.core.store.ledger import UsageLedger
 from app.platform.lazy_store import LazySecretStore
 
 if TYPE_CHECKING:
@@ -49,6 +51,9 @@ class AppContext:
         if self._secret_store is None:
             self._secret_store = LazySecretStore(_open_keyring)
         return self._secret_store
+
+    def usage_ledger(self) -> UsageLedger:
+        return UsageLedger(open_database(self.paths.database_file))
 
     def key_resolver(self) -> KeyResolver:
         return KeyResolver(self.secret_store, self.environ, registry=self.secrets)

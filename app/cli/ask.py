@@ -27,6 +27,7 @@ from app.core.params import ChatParams, ReasoningEffort
 from app.core.problems import UserFacingError
 from app.core.ratelimits import RateLimits
 from app.core.request import build_request
+from app.core.store.ledger import Source, UsageLedger
 from app.core.usage import Usage, cost, format_usd
 
 EXIT_FAILURE = 1
@@ -184,8 +185,14 @@ def usage_line(model_id: str, usage: Usage, limits: RateLimits) -> str:
     return line
 
 
-async def run_ask(options: AskOptions, client: ChatClient, out: TextIO, err: TextIO) -> int:
-    """Ask, stream the answer to `out`, report usage on `err`; the process exit code."""
+async def run_ask(
+    options: AskOptions,
+    client: ChatClient,
+    out: TextIO,
+    err: TextIO,
+    ledger: UsageLedger | None = None,
+) -> int:
+    """Ask, stream the answer to `out`, report usage on `err` (and to `ledger`); the exit code."""
     printer = AnswerPrinter(out, err)
     loop = asyncio.get_running_loop()
     # The SDK import (~1 s) overlaps with preparing images and checking the request.
@@ -213,6 +220,8 @@ async def run_ask(options: AskOptions, client: ChatClient, out: TextIO, err: Tex
         await client.aclose()
     printer.finish()
     if printer.usage is not None:
+        if ledger is not None:
+            ledger.record(printer.model or options.model, printer.usage, Source.CLI)
         err.write(usage_line(printer.model or options.model, printer.usage, printer.rate_limits))
         err.write("\n")
     return 0

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from app.core.store.database import open_database
+from app.core.store.ledger import UsageLedger
 from app.simulator import Fault, SimulatorServer
 
 KEY = "sk-proj-CLITESTKEY0123456789abcdefghijklmnopq"
@@ -192,3 +194,15 @@ def test_usage_and_cost_are_reported_on_stderr(sim: SimulatorServer, data_dir: P
     assert result.returncode == 0
     assert "$" not in result.stdout
     assert "gpt-4o" in result.stderr and "requests and" in result.stderr
+
+
+def test_each_answered_request_is_recorded_in_the_usage_ledger(
+    sim: SimulatorServer, data_dir: Path
+) -> None:
+    """A CLI request lands in the ledger with its model, tokens and cost; a demo one does not."""
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": sim.base_url}
+    assert chatdesk("ask", "--model", "gpt-4o", "hello", data_dir=data_dir, env=env).returncode == 0
+    assert chatdesk("ask", "--demo", "hello", data_dir=data_dir).returncode == 0
+    ledger = UsageLedger(open_database(data_dir / "chatdesk.db"))
+    spend = ledger.spend_since(0)
+    assert spend.requests == 1 and spend.prompt_tokens > 0 and spend.cost_usd > 0
