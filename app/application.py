@@ -277,7 +277,8 @@ class GuiSession:
         with self._resources_lock:
             if self._closing:
                 return None
-            return self._resources.enter_context(demo_simulator(enabled=True))
+            server = self._resources.enter_context(demo_simulator(enabled=True))
+        return server
 
     def _close_resources(self) -> None:
         with self._resources_lock:

@@ -93,7 +93,7 @@ def _run_ask(args: argparse.Namespace, context: object, *, demo: bool, base_url:
     assert isinstance(context, AppContext)
     settings = context.settings
     options = options_from_args(args, settings.default_model, sys.stdin)
-    with demo_simulator(enabled=demo) as simulator:
+    with demo_simulator(enabled=demo, background_warm_up=True) as simulator:
         try:
             connection = context.connection(
                 base_url_override=simulator.base_url if simulator else base_url,

@@ -91,15 +91,25 @@ def build_context(data_dir: Path | None, environ: Mapping[str, str]) -> AppConte
 
 
 @contextlib.contextmanager
-def demo_simulator(*, enabled: bool, chunk_delay: float = 0.02) -> Iterator[SimulatorServer | None]:
-    """The built-in API simulator for demo mode, on 127.0.0.1, for the block's duration."""
+def demo_simulator(
+    *, enabled: bool, chunk_delay: float = 0.02, background_warm_up: bool = False
+) -> Iterator[SimulatorServer | None]:
+    """The built-in API simulator for demo mode, on 127.0.0.1, for the block's duration.
+
+    Its first request would load the request schema and an encoding (~0.5 s), so it is warmed
+    up on entry: synchronously by default (call from a worker thread), or in a thread beside
+    the caller's own work with `background_warm_up`. Only processes without Qt may use the
+    latter: with PySide6 loaded, two threads importing modules at once can fail with an
+    ImportError from a partially initialised module.
+    """
     if not enabled:
         yield None
         return
     from app.simulator import SimulatorServer
 
     with SimulatorServer(chunk_delay=chunk_delay) as server:
-        # Its first request would load the schema and an encoding; do it while the app starts.
-        warm_up = threading.Thread(target=server.warm_up, name="simulator-warm-up", daemon=True)
-        warm_up.start()
+        if background_warm_up:
+            threading.Thread(target=server.warm_up, name="simulator-warm-up", daemon=True).start()
+        else:
+            server.warm_up()
         yield server

@@ -169,7 +169,9 @@ class ChatClient:
         async with self._lock:
             if self._sdk_client is None:
                 sdk = await load_sdk_async()
-                self._sdk_client = _make_sdk_client(sdk, self._config)
+                self._sdk_client = await asyncio.get_running_loop().run_in_executor(
+                    None, _make_sdk_client, sdk, self._config
+                )
             return self._sdk_client
 
 
@@ -181,7 +183,7 @@ def _make_sdk_client(sdk: ModuleType, config: ConnectionConfig) -> Any:
         _announce_retry(response, max_retries)
 
     http_client = sdk.DefaultAsyncHttpxClient(event_hooks={"response": [on_response]})
-    return sdk.AsyncOpenAI(
+    client = sdk.AsyncOpenAI(
         api_key=config.api_key,
         base_url=config.base_url,
         organization=config.organization or None,
@@ -190,6 +192,10 @@ def _make_sdk_client(sdk: ModuleType, config: ConnectionConfig) -> Any:
         max_retries=max_retries,
         http_client=http_client,
     )
+    # The resources import their modules on first access (~40 ms): do it here, off the caller's
+    # thread, rather than on the first send.
+    _ = client.chat.completions, client.models
+    return client
 
 
 async def _mark_unretryable_quota(response: Any) -> None:

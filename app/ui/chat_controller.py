@@ -220,6 +220,10 @@ class ChatController(QObject):
         if client is None:
             raise self._no_client
         body = build_request(self._model, self._conversation, self.params)
+        # Counting tokens imports tiktoken in a worker thread; it must not overlap the SDK
+        # import, which may still be running just after start-up (concurrent imports are
+        # unsafe once PySide6 is loaded).
+        await client.warm_up()
         loop = asyncio.get_running_loop()
         estimate = await loop.run_in_executor(
             None, preflight.estimate, self._model, list(self._conversation), self.params

@@ -109,8 +109,7 @@ def open_chat(qtbot: QtBot, run: Runner[Any]) -> Iterator[Callable[..., ChatWind
 
 
 def replay_unstreamed(simulator: SimulatorServer, body: dict[str, Any]) -> dict[str, Any]:
-    """The simulator's answer to `body` asked again without streaming (its answers are
-    deterministic), to compare what the window showed with what the server sent."""
+    """The simulator's (deterministic) answer to `body`, asked again without streaming."""
     plain = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
     request = urllib.request.Request(
         f"{simulator.base_url}/chat/completions",

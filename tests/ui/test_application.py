@@ -53,8 +53,7 @@ def keyless_context(data_dir: Path) -> AppContext:
 
 
 def test_demo_mode_starts_and_exits_cleanly_when_asked(tmp_path: Path) -> None:
-    """`python -m app --demo` with the smoke-check variable shows the window, loads the SDK and
-    exits 0."""
+    """`python -m app --demo` with the smoke-check variable shows the window, then exits 0."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env.update({EXIT_AFTER_SHOWN_ENV: "1", "QT_QPA_PLATFORM": "offscreen"})
     data_dir = tmp_path / "data"
@@ -76,8 +75,7 @@ def test_demo_mode_starts_and_exits_cleanly_when_asked(tmp_path: Path) -> None:
 def test_without_a_key_the_window_welcomes_and_try_the_demo_switches_to_the_simulator(
     qtbot: QtBot, run: Runner[Any], data_dir: Path
 ) -> None:
-    """No key anywhere shows the welcome page (not a dialog) explaining how to add one; its
-    "Try the demo" button connects to the simulator and chatting works."""
+    """Without a key the welcome page explains how to add one; "Try the demo" then chats."""
     session = GuiSession(keyless_context(data_dir))
     window = session.window
     qtbot.addWidget(window)
@@ -118,8 +116,7 @@ def test_without_a_key_the_window_welcomes_and_try_the_demo_switches_to_the_simu
 def test_a_bug_in_a_task_reaches_the_banner_through_the_excepthook(
     qtbot: QtBot, run: Runner[Any], data_dir: Path
 ) -> None:
-    """An exception escaping a tracked task is logged and shown in the banner, non-modally, and
-    the previous excepthook is back afterwards."""
+    """An exception escaping a tracked task is shown in the banner; the old hook returns."""
     session = GuiSession(keyless_context(data_dir))
     qtbot.addWidget(session.window)
     before = sys.excepthook

@@ -52,8 +52,7 @@ def test_split_long_runs_cuts_a_run_without_spaces_at_the_hard_limit() -> None:
 
 
 def test_a_long_unbroken_reply_is_stored_as_many_short_blocks(qtbot: QtBot) -> None:
-    """Streaming one endless paragraph spreads it over blocks no longer than the hard limit, and
-    the text reads the same apart from the added breaks."""
+    """One endless streamed paragraph is spread over short blocks without changing its text."""
     view = make_view(qtbot)
     view.add_user_message("go")
     view.begin_reply("gpt-4o-mini")
@@ -85,8 +84,7 @@ def test_deltas_within_a_frame_reach_the_document_in_one_update(qtbot: QtBot) ->
 
 
 def test_auto_scroll_follows_until_the_user_scrolls_up(qtbot: QtBot) -> None:
-    """New text keeps the view at the bottom, unless the user scrolled up to read; scrolling back
-    down resumes following."""
+    """New text keeps the view at the bottom unless the user scrolled up to read."""
     view = make_view(qtbot)
     bar = view.verticalScrollBar()
     view.begin_reply("gpt-4o")

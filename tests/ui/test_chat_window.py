@@ -47,8 +47,7 @@ def test_enter_streams_the_answer_incrementally_and_shows_usage_and_cost(
     open_chat: Callable[..., ChatWindow],
     paced_simulator: SimulatorServer,
 ) -> None:
-    """Typing a prompt and pressing Enter streams the reply in several updates; the status bar
-    then shows the tokens and cost the server reported."""
+    """Enter streams the reply in several updates, then the status bar shows the server's usage."""
     chat = open_chat(paced_simulator.base_url)
     snapshots: list[str] = []
     chat.window.chat_view.reply_text_flushed.connect(
@@ -92,8 +91,7 @@ def test_enter_streams_the_answer_incrementally_and_shows_usage_and_cost(
 def test_usage_is_marked_estimated_when_the_server_sends_none(
     qtbot: QtBot, run: Runner[Any], open_chat: Callable[..., ChatWindow]
 ) -> None:
-    """Against a server that omits usage, the status bar shows locally counted tokens as
-    estimated."""
+    """Against a server that sends no usage, the status bar marks its counts as estimated."""
     with SimulatorServer(send_usage=False) as simulator:
         chat = open_chat(simulator.base_url)
 
@@ -116,8 +114,7 @@ def test_stop_mid_stream_keeps_the_partial_answer(
     open_chat: Callable[..., ChatWindow],
     slow_simulator: SimulatorServer,
 ) -> None:
-    """Clicking Stop while the reply streams keeps the text received so far, in the view and in
-    the conversation, and leaves the composer empty."""
+    """Stop mid-stream keeps the partial answer in the view and in the conversation."""
     chat = open_chat(slow_simulator.base_url)
     flushes: list[int] = []
     chat.window.chat_view.reply_text_flushed.connect(lambda: flushes.append(1))
@@ -175,8 +172,7 @@ def test_escape_stops_the_reply(
 def test_rejected_key_shows_the_banner_and_restores_the_draft(
     qtbot: QtBot, run: Runner[Any], open_chat: Callable[..., ChatWindow]
 ) -> None:
-    """A 401 shows the headline and remedy in the banner, withdraws the turn and puts the
-    prompt back into the composer."""
+    """A 401 shows the banner, withdraws the turn and puts the prompt back in the composer."""
     with SimulatorServer(api_key="sk-the-right-key") as simulator:
         chat = open_chat(simulator.base_url, api_key="sk-a-wrong-key")
 
@@ -204,8 +200,7 @@ def test_retry_after_a_cut_off_answer_asks_again_in_place_of_it(
     open_chat: Callable[..., ChatWindow],
     simulator: SimulatorServer,
 ) -> None:
-    """A stream cut mid-answer keeps the partial text and offers Retry, which replaces that
-    turn with a complete answer."""
+    """A cut-off answer is kept with a Retry that replaces the turn with a complete answer."""
     simulator.script(Fault.disconnect(after_chunks=3))
     chat = open_chat(simulator.base_url)
 
