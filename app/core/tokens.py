@@ -143,12 +143,16 @@ def build_encoding(name: str, path: Path | None = None) -> tiktoken.Encoding:
     import tiktoken
 
     spec = _spec(name)
-    return tiktoken.Encoding(
+    encoding = tiktoken.Encoding(
         spec.name,
         pat_str=spec.pat_str,
         mergeable_ranks=load_ranks(path or spec.path, spec.sha256),
         special_tokens=dict(spec.special_tokens),
     )
+    # The Rust core keeps its own copy of the ranks; tiktoken's Python copy (~30 MB for o200k)
+    # only serves pickling and `token_byte_values()`, which the app never uses.
+    encoding._mergeable_ranks = {}
+    return encoding
 
 
 def _spec(name: str) -> EncodingSpec:
