@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -26,15 +27,20 @@ from urllib.parse import urlsplit
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from app.core import tokens
 from app.core.catalog import CATALOG
 from app.core.client import ChatClient, ConnectionConfig
 from app.core.connection import MissingApiKey
+from app.core.model_list_cache import ModelListCache, refresh_model_list
 from app.core.problems import UserFacingError
 from app.core.secrets import SecretStoreUnavailable
+from app.core.settings import SettingsChange
+from app.core.store.database import DatabaseTooNew
+from app.core.store.ledger import UsageLedger
 from app.ui.chat_controller import ChatController
 from app.ui.main_window import MainWindow
-from app.ui.status_bar import ConnectionState
+from app.ui.settings_dialog import CONNECTION_FIELDS, SettingsDialog
+from app.ui.status_bar import ConnectionState, SpendTracker
+from app.ui.theme import ThemeController
 from app.wiring import AppContext, demo_simulator
 
 if TYPE_CHECKING:
@@ -68,11 +74,15 @@ def run_gui(
     # Ctrl+C in the terminal ends the process at once: the Qt loop would otherwise hold the
     # signal until the next Python callback. Nothing is lost: settings are written atomically.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Themed before the window exists, so it never shows in the wrong colours.
+    theme = ThemeController(app, app)
+    theme.apply(context.settings.theme)
     session = GuiSession(
         context,
         demo=demo,
         base_url=base_url,
         exit_after_shown=context.environ.get(EXIT_AFTER_SHOWN_ENV) == "1",
+        theme=theme,
     )
     if quick_ask:
         # The quick-ask popup does not exist yet; the main window with its composer focused is
@@ -128,8 +138,14 @@ class GuiSession:
         base_url: str | None = None,
         exit_after_shown: bool = False,
         clock: Callable[[], float] = time.perf_counter,
+        theme: ThemeController | None = None,
     ) -> None:
         self._context = context
+        self._theme = theme
+        self._ledger: UsageLedger | None = None
+        self._settings_dialog: SettingsDialog | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._simulator: SimulatorServer | None = None
         self._demo = demo
         self._base_url = base_url
         self._exit_after_shown = exit_after_shown
@@ -142,10 +158,16 @@ class GuiSession:
         self._resources_lock = threading.Lock()
         self._closing = False
         self._demo_started = False
+        self._model_cache = ModelListCache.in_cache_dir(context.paths.cache_dir)
+        self._model_listing: asyncio.Task[None] | None = None
         settings = context.settings
         self.window = MainWindow(
-            CATALOG, settings.default_model, send_shortcut=settings.send_shortcut
+            CATALOG,
+            settings.default_model,
+            send_shortcut=settings.send_shortcut,
+            image_detail=settings.image_detail,
         )
+        self.spend = SpendTracker(self.window.status)
         self.controller = ChatController(
             view=self.window.chat_view,
             composer=self.window.composer,
@@ -153,14 +175,22 @@ class GuiSession:
             status=self.window.status,
             model=settings.default_model,
             system_prompt=settings.system_prompt,
+            spend=self.spend,
             parent=self.window,
         )
         self.window.bind(self.controller)
         self.window.demo_requested.connect(self.on_window_demo_requested)
+        self.window.settings_requested.connect(self.on_window_settings_requested)
+        self._unsubscribe = context.settings_store.subscribe(self.on_settings_changed)
 
     @property
     def client(self) -> ChatClient | None:
         return self._client
+
+    @property
+    def settings_dialog(self) -> SettingsDialog | None:
+        """The settings dialog, once it has been opened."""
+        return self._settings_dialog
 
     async def run(self) -> int:
         """Show the window, connect, and wait until the window is closed."""
@@ -228,23 +258,125 @@ class GuiSession:
     def on_window_demo_requested(self) -> None:
         self.track(self.start_demo())
 
+    def on_window_settings_requested(self, field: str) -> None:
+        if self._settings_dialog is None:
+            self._settings_dialog = SettingsDialog(
+                self._context.settings_store,
+                self._context.key_resolver(),
+                models=CATALOG,
+                session_base_url=self._base_url or self._context.environ.get("OPENAI_BASE_URL"),
+                registry=self._context.secrets,
+                track=self.track,
+                parent=self.window,
+            )
+            self._settings_dialog.key_changed.connect(self.on_settings_dialog_key_changed)
+        self._settings_dialog.open_at(field)
+
+    def on_settings_dialog_key_changed(self) -> None:
+        self.request_reconnect()
+
+    def on_settings_changed(self, change: SettingsChange) -> None:
+        new = change.new
+        if "theme" in change.changed and self._theme is not None:
+            self._theme.apply(new.theme)
+        if "send_shortcut" in change.changed:
+            self.window.composer.set_send_shortcut(new.send_shortcut)
+        if change.changed & {"default_model", "system_prompt"}:
+            # The open conversation keeps its own; the next new chat starts from these.
+            self.controller.set_defaults(model=new.default_model, system_prompt=new.system_prompt)
+        if "image_detail" in change.changed:
+            self.window.image_area.default_detail = new.image_detail
+        if change.changed & CONNECTION_FIELDS:
+            self.request_reconnect()
+
+    def request_reconnect(self) -> None:
+        """Connect again with the current key and settings; a newer request replaces an older."""
+        if self._reconnect_task is not None:
+            self._reconnect_task.cancel()
+        self._reconnect_task = self.track(self.reconnect())
+
+    async def reconnect(self) -> None:
+        """Leave the demo, if on it, and connect to the configured server with its key."""
+        previous = self._client
+        self._demo = False
+        if self._demo_started:
+            self._demo_started = False
+            self.window.set_subtitle("")
+            self.window.welcome.demo_button.setEnabled(True)
+        self.window.banner.clear_problem()
+        self.window.status.show_connection(ConnectionState.STARTING)
+        await self.connect()
+        if previous is not None and self._client is previous:
+            # Nothing replaced it (no key any more, or a bad setting): it must not be used.
+            self._client = None
+            self.track(self._close_when_idle(previous))
+
     async def _use(self, config: ConnectionConfig, where: str) -> None:
         previous, self._client = self._client, ChatClient(config)
         self.controller.set_client(self._client)
+        if self._model_listing is not None:
+            # The old client is about to close; its list is of no use any more.
+            self._model_listing.cancel()
+        self._model_listing = self.track(self._offer_server_models(self._client))
+        self.track(self._account_spending(billed=not self._demo_started))
+        if self.window.pages.currentWidget() is self.window.welcome:
+            self.window.show_chat()
         if previous is not None:
-            await previous.aclose()
+            # A reply still streaming through the old client is allowed to finish.
+            self.track(self._close_when_idle(previous))
         await self._client.warm_up()
         log.info("SDK ready after %.0f ms", self._elapsed_ms())
         self.window.status.show_connection(ConnectionState.READY, where)
+        # The token encoding (~0.3 s, ~45 MB) is not preloaded here: it loads on the first
+        # estimate, when the user starts typing, which keeps an idle window small.
+        # Pillow (~0.1 s, a few MB) is: a dropped photo should not wait for it.
         if not self._exit_after_shown:
-            self.track(self._preload_encoding(self.controller.model))
+            self.track(self.controller.background.imaging())
 
-    async def _preload_encoding(self, model: str) -> None:
-        # Counting tokens before the first send needs the encoding (~0.6 s to load).
+    async def _offer_server_models(self, client: ChatClient) -> None:
+        """Offer the server's own models in the picker: the cached list at once, then the live one.
+
+        A server that cannot list its models keeps the catalog's; that is logged, not shown.
+        """
+        loop = asyncio.get_running_loop()
+        base_url = client.config.base_url
+        # The demo's simulator gets a new port every run: nothing worth caching.
+        cache = None if self._demo_started else self._model_cache
+        if cache is not None:
+            cached = await loop.run_in_executor(None, cache.load, base_url)
+            if cached and client is self._client:
+                self.window.model_combo.set_server_models(cached)
+        models = await refresh_model_list(
+            client.list_models,
+            cache,
+            base_url,
+            run_blocking=functools.partial(loop.run_in_executor, None),
+        )
+        if models is not None and client is self._client:
+            self.window.model_combo.set_server_models(models)
+
+    async def _close_when_idle(self, client: ChatClient) -> None:
         try:
-            await asyncio.get_running_loop().run_in_executor(None, tokens.preload, model)
-        except UserFacingError as problem:
-            log.warning("token counting unavailable: %s", problem)
+            task = self.controller.task
+            if task is not None and not task.done():
+                await asyncio.wait({task})
+        finally:
+            await client.aclose()
+
+    async def _account_spending(self, *, billed: bool) -> None:
+        """Count replies into the usage ledger, except the demo's, and show today's totals."""
+        if not billed:
+            self.spend.use_ledger(None, billed=False)
+            return
+        if self._ledger is None:
+            try:
+                self._ledger = await asyncio.get_running_loop().run_in_executor(
+                    None, self._context.usage_ledger
+                )
+            except (sqlite3.Error, DatabaseTooNew) as exc:
+                log.warning("usage ledger unavailable, totals cover this session only: %s", exc)
+        self.spend.use_ledger(self._ledger)
+        await self.spend.refresh()
 
     def track(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `coroutine` as a task that is kept until it ends; its bugs reach the excepthook."""
@@ -254,6 +386,7 @@ class GuiSession:
         return task
 
     async def shutdown(self) -> None:
+        self._unsubscribe()
         await self.controller.stop_and_wait()
         pending = [task for task in self._tasks if not task.done()]
         for task in pending:
@@ -277,8 +410,10 @@ class GuiSession:
         with self._resources_lock:
             if self._closing:
                 return None
-            server = self._resources.enter_context(demo_simulator(enabled=True))
-        return server
+            # After leaving the demo for a real server, going back reuses the simulator.
+            if self._simulator is None:
+                self._simulator = self._resources.enter_context(demo_simulator(enabled=True))
+        return self._simulator
 
     def _close_resources(self) -> None:
         with self._resources_lock:

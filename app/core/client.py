@@ -37,6 +37,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # A parse-heavy burst of chunks must not hold the event loop: hand control back this often.
 _YIELD_EVERY_S = 0.004
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
+# The SDK does not retry when the server asks to wait longer than this (openai._constants).
+_SDK_MAX_RETRY_AFTER_S = 120.0
 
 RetryListener = Callable[[RetryScheduled], None]
 _retry_listener: contextvars.ContextVar[RetryListener | None] = contextvars.ContextVar(
@@ -222,6 +224,8 @@ def _announce_retry(response: Any, max_retries: int) -> None:
         wait_s = float(retry_after) if retry_after is not None else None
     except ValueError:
         wait_s = None
+    if wait_s is not None and wait_s > _SDK_MAX_RETRY_AFTER_S:
+        return
     listener(RetryScheduled(taken + 1, max_retries, status, wait_s))
 
 

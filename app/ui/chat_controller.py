@@ -8,6 +8,12 @@ What happens to a turn that does not finish:
 - Stopped before any text: the turn is withdrawn and the draft goes back into the composer.
 - Failed after text arrived: the partial answer stays; Retry withdraws it and asks again.
 - Failed before any text: the turn is withdrawn and the draft goes back into the composer.
+Attached images go and come back with the draft's text.
+
+The last exchange can be redone from the transcript: Regenerate asks again for the last reply
+(the exchange is replaced by a new one for the same message), Edit puts the last message back
+into the composer and sending it replaces that exchange. With several choices (n > 1) all of
+them stream; the conversation continues with the one shown.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from PySide6.QtCore import QObject, Signal
 
@@ -32,14 +39,18 @@ from app.core.events import (
     UsageReported,
 )
 from app.core.failures import ApiFailure
-from app.core.messages import ChatMessage
+from app.core.messages import ChatMessage, Role
 from app.core.params import ChatParams
 from app.core.problems import UserFacingError
-from app.core.request import build_request
+from app.core.request import build_request, validate
+from app.core.usage import Usage
+from app.ui.background import BackgroundImports
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.error_banner import ErrorBanner
-from app.ui.status_bar import StatusBar
+from app.ui.image_area import Attachment, ImageArea
+from app.ui.request_gauge import DraftRequest, RequestEstimator
+from app.ui.status_bar import SpendTracker, StatusBar
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +68,29 @@ class NotConnected(UserFacingError):
 
 @dataclass
 class _Reply:
-    """What has arrived of the reply being streamed (choice 0)."""
+    """What has arrived of the reply being streamed, per choice; `selected` is the one shown."""
 
-    parts: list[str] = field(default_factory=list)
+    choices: dict[int, list[str]] = field(default_factory=dict)
+    finish_reasons: dict[int, str] = field(default_factory=dict)
+    selected: int = 0
     model: str = ""
-    finish_reason: str = ""
+    usage: Usage | None = None
+
+    @property
+    def parts(self) -> list[str]:
+        """What arrived of any choice (empty when nothing did)."""
+        return [part for parts in self.choices.values() for part in parts]
 
     @property
     def text(self) -> str:
-        return "".join(self.parts)
+        return "".join(self.choices.get(self.selected, ()))
+
+    @property
+    def finish_reason(self) -> str:
+        return self.finish_reasons.get(self.selected, "")
+
+    def notes(self) -> dict[int, str]:
+        return {i: _FINISH_NOTES.get(reason, "") for i, reason in self.finish_reasons.items()}
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,7 @@ class _FailedTurn:
 
     prompt: str
     start: int
+    images: tuple[Attachment, ...] = ()
 
 
 class ChatController(QObject):
@@ -81,6 +107,10 @@ class ChatController(QObject):
 
     reply_started = Signal()
     reply_ended = Signal()
+    # The model, parameters or system prompt changed other than by the panel (a new chat).
+    parameters_changed = Signal()
+    # What the server would reject about the parameters, as sentences (empty when fine).
+    parameter_problems_changed = Signal(list)
 
     def __init__(
         self,
@@ -93,6 +123,7 @@ class ChatController(QObject):
         client: ChatClient | None = None,
         system_prompt: str = "",
         params: ChatParams | None = None,
+        spend: SpendTracker | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -100,6 +131,7 @@ class ChatController(QObject):
         self._composer = composer
         self._banner = banner
         self._status = status
+        self._spend = spend
         self._model = model
         self._client = client
         self._no_client: UserFacingError = NotConnected(
@@ -107,17 +139,50 @@ class ChatController(QObject):
         )
         self._system_prompt = system_prompt
         self.params = params or ChatParams()
+        # What a new chat starts from.
+        self._default_model = model
+        self._default_system_prompt = system_prompt
+        self._default_params = self.params
+        self._parameter_problems: list[str] = []
         self._conversation: list[ChatMessage] = self._fresh_conversation()
         self._task: asyncio.Task[None] | None = None
         self._failed_turn: _FailedTurn | None = None
+        self._reply: _Reply | None = None
+        # The last user message while the user edits it in the composer.
+        self._editing: ChatMessage | None = None
         # Bumped by a new chat so a cancelled turn does not write into the next conversation.
         self._generation = 0
+        # Images for the next message (see `attach_images`) and those of the turn being sent.
+        self._images: ImageArea | None = None
+        self._sending: tuple[Attachment, ...] = ()
+        self._connected = asyncio.Event()
+        if client is not None:
+            self._connected.set()
+        self.background = BackgroundImports(self.client_ready)
+        self.estimator = RequestEstimator(self.draft_request, self.background, parent=self)
+        for changed in (self.parameters_changed, self.reply_started, self.reply_ended):
+            changed.connect(self.on_request_changed)
+        composer.textChanged.connect(self.estimator.schedule)
         composer.submitted.connect(self.on_composer_submitted)
+        composer.textChanged.connect(self.on_composer_text_changed)
         banner.retry_clicked.connect(self.on_banner_retry_clicked)
+        view.regenerate_requested.connect(self.on_view_regenerate_requested)
+        view.edit_requested.connect(self.on_view_edit_requested)
+        view.edit_cancelled.connect(self.on_view_edit_cancelled)
+        view.choice_selected.connect(self.on_view_choice_selected)
 
     @property
     def conversation(self) -> tuple[ChatMessage, ...]:
-        return tuple(self._conversation)
+        """The messages sent with the next request: the system prompt (if any), then the turns."""
+        return tuple(self._with_system_prompt())
+
+    @property
+    def system_prompt(self) -> str:
+        return self._system_prompt
+
+    @property
+    def parameter_problems(self) -> list[str]:
+        return list(self._parameter_problems)
 
     @property
     def model(self) -> str:
@@ -133,20 +198,153 @@ class ChatController(QObject):
         return self._task
 
     def set_model(self, model: str) -> None:
+        if model == self._model:
+            return
         self._model = model
+        self.parameters_changed.emit()
+        self._check_parameters()
+
+    def set_params(self, params: ChatParams) -> None:
+        """Use `params` for this conversation from its next request on."""
+        self.params = params
+        self._check_parameters()
+        self.estimator.schedule()
+
+    def set_system_prompt(self, system_prompt: str) -> None:
+        """Use `system_prompt` for this conversation from its next request on."""
+        self._system_prompt = system_prompt
+        self._check_parameters()
+        self.estimator.schedule()
+
+    def set_defaults(self, *, model: str, system_prompt: str) -> None:
+        """What the next new chat starts from (the settings' default model and system prompt)."""
+        self._default_model = model
+        self._default_system_prompt = system_prompt
+
+    def on_composer_text_changed(self) -> None:
+        # Only JSON mode depends on the draft (a message must mention JSON).
+        if self.params.json_mode:
+            self._check_parameters()
 
     def set_client(
         self, client: ChatClient | None, *, missing: UserFacingError | None = None
     ) -> None:
         """Use `client` from now on; without one, sending shows `missing` in the banner."""
         self._client = client
+        if client is None:
+            self._connected.clear()
+        else:
+            self._connected.set()
         if missing is not None:
             self._no_client = missing
 
+    async def client_ready(self) -> None:
+        """Wait for a client and its SDK import, which other heavy imports must not overlap."""
+        while self._client is None:
+            await self._connected.wait()
+        await self._client.warm_up()
+
+    def attach_images(self, images: ImageArea) -> None:
+        """Send `images`' attachments with the next message, and count them in the estimate."""
+        self._images = images
+        images.use_background(self.background)
+        images.set_model(self._model)
+        images.changed.connect(self.estimator.schedule)
+
+    def draft_request(self) -> DraftRequest:
+        """The request sending the draft now would make: model, messages and parameters."""
+        images = self._images.parts() if self._images is not None else ()
+        draft = self._composer.text()
+        messages = self._with_system_prompt()
+        if draft.strip() or images:
+            messages.append(ChatMessage.user(draft, images))
+        return self._model, messages, self.params.without_unsupported(lookup(self._model))
+
+    def on_request_changed(self) -> None:
+        if self._images is not None:
+            self._images.set_model(self._model)
+        self.estimator.schedule()
+
     def on_composer_submitted(self) -> None:
-        if self.busy or not self._composer.text().strip():
+        images = self._images
+        with_images = images is not None and not images.is_empty
+        if self.busy or not (self._composer.text().strip() or with_images):
             return
-        self.send(self._composer.take_text())
+        if self._refused_before_sending():
+            return
+        taken = images.take() if images is not None else ()
+        prompt = self._composer.take_text()
+        self.send(prompt, taken, message=self._replace_edited(prompt, taken))
+
+    def on_view_regenerate_requested(self) -> None:
+        """Ask again for the last reply: its exchange is replaced by a new one."""
+        last = self._last_exchange()
+        if self.busy or last is None or self._conversation[-1].role is not Role.ASSISTANT:
+            return
+        start, message = last
+        self._stop_editing()
+        del self._conversation[start:]
+        self._view.remove_last_exchange()
+        self.send(message.text, message=message)
+
+    def on_view_edit_requested(self) -> None:
+        """Put the last message back into the composer; sending it replaces its exchange."""
+        last = self._last_exchange()
+        if self.busy or last is None:
+            return
+        self._editing = last[1]
+        self._composer.restore_draft(last[1].text)
+        self._view.set_editing(True)
+        self._composer.setFocus()
+
+    def on_view_edit_cancelled(self) -> None:
+        self._stop_editing()
+
+    def on_view_choice_selected(self, choice: int) -> None:
+        """The conversation continues with the choice the user now sees."""
+        if self.busy and self._reply is not None:
+            self._reply.selected = choice
+        elif self._conversation and self._conversation[-1].role is Role.ASSISTANT:
+            self._conversation[-1] = ChatMessage.assistant(self._view.last_reply_text())
+
+    def _last_exchange(self) -> tuple[int, ChatMessage] | None:
+        """Where the last user message is in the conversation, and that message."""
+        for index in range(len(self._conversation) - 1, -1, -1):
+            if self._conversation[index].role is Role.USER:
+                return index, self._conversation[index]
+        return None
+
+    def _stop_editing(self) -> None:
+        self._editing = None
+        self._view.set_editing(False)
+
+    def _replace_edited(self, prompt: str, images: tuple[Attachment, ...]) -> ChatMessage | None:
+        """When editing: withdraw the last exchange; the message to send in its place."""
+        edited = self._editing
+        last = self._last_exchange()
+        self._stop_editing()
+        if edited is None or last is None:
+            return None
+        del self._conversation[last[0] :]
+        self._view.remove_last_exchange()
+        return ChatMessage.user(prompt, edited.images + tuple(i.part for i in images))
+
+    def _refused_before_sending(self) -> bool:
+        """Explain what stops the draft from being sent as it is; the draft stays in place."""
+        images = self._images
+        problem = images.blocking_problem(lookup(self._model)) if images is not None else None
+        if images is not None and problem is not None:
+            images.show_problem(problem)
+            return True
+        # Only an estimate of the draft as it stands; while counting, `_stream` checks again.
+        estimate = self.estimator.current()
+        if estimate is not None and not estimate.fits:
+            try:
+                preflight.ensure_fits(estimate)
+            except preflight.OverContextWindow as too_long:
+                self._banner.show_problem(too_long.headline, too_long.remedy)
+                return True
+        return False
 
     def on_banner_retry_clicked(self) -> None:
         if self.busy:
@@ -157,11 +355,17 @@ class ChatController(QObject):
             return
         del self._conversation[failed.start :]
         self._view.rollback_turn()
-        self.send(failed.prompt)
+        self.send(failed.prompt, failed.images)
 
-    def send(self, prompt: str) -> asyncio.Task[None]:
-        """Start a turn for `prompt`; the task is kept until it ends."""
-        task = asyncio.ensure_future(self.run_turn(prompt))
+    def send(
+        self,
+        prompt: str,
+        images: tuple[Attachment, ...] = (),
+        *,
+        message: ChatMessage | None = None,
+    ) -> asyncio.Task[None]:
+        """Start a turn for `prompt` and `images` (or `message` as it stands); the task is kept."""
+        task = asyncio.ensure_future(self.run_turn(prompt, images, message=message))
         self._task = task
         task.add_done_callback(self._on_task_done)
         return task
@@ -183,25 +387,45 @@ class ChatController(QObject):
         self._generation += 1
         self.stop()
         self._conversation = self._fresh_conversation()
+        self._model = self._default_model
+        self.params = self._default_params
+        self._system_prompt = self._default_system_prompt
         self._failed_turn = None
+        self._reply = None
+        self._editing = None
         self._view.clear_conversation()
         self._banner.clear_problem()
         self._status.clear_usage()
+        self.parameters_changed.emit()
+        self._check_parameters()
         self._composer.setFocus()
 
-    async def run_turn(self, prompt: str) -> None:
+    async def run_turn(
+        self,
+        prompt: str,
+        images: tuple[Attachment, ...] = (),
+        *,
+        message: ChatMessage | None = None,
+    ) -> None:
         """Send the conversation plus `prompt` and stream the reply into the view."""
         generation = self._generation
+        self._sending = images
         start = len(self._conversation)
         self._failed_turn = None
         self._banner.clear_problem()
         # A stopped reply reports no usage; the previous reply's must not pass for it.
         self._status.clear_usage()
-        self._conversation.append(ChatMessage.user(prompt))
-        self._view.add_user_message(prompt)
-        self._view.begin_reply(self._model)
+        if message is None:
+            message = ChatMessage.user(prompt, tuple(i.part for i in images))
+            shown = _shown_prompt(prompt, images)
+        else:
+            shown = _shown_message(message)
+        self._conversation.append(message)
+        self._check_parameters()
+        self._view.add_user_message(shown)
+        self._view.begin_reply(self._model, choices=self.params.n or 1)
         self.reply_started.emit()
-        reply = _Reply()
+        reply = self._reply = _Reply()
         try:
             await self._stream(reply)
         except asyncio.CancelledError:
@@ -213,20 +437,30 @@ class ChatController(QObject):
         else:
             self._end_finished(reply)
         finally:
+            # A pasted picture can be tens of MB; a failed turn keeps its own reference.
+            self._sending = ()
             self.reply_ended.emit()
+        # Usage arrives only once the server has billed the reply, so it is counted even when
+        # the stream failed afterwards.
+        if reply.usage is not None and self._spend is not None:
+            await self._spend.add(reply.model or self._model, reply.usage)
 
     async def _stream(self, reply: _Reply) -> None:
         client = self._client
         if client is None:
             raise self._no_client
-        body = build_request(self._model, self._conversation, self.params)
+        # Values the model does not take stay in the conversation's parameters (for a switch
+        # back) but are not sent.
+        params = self.params.without_unsupported(lookup(self._model))
+        messages = self._with_system_prompt()
+        body = build_request(self._model, messages, params)
         # Counting tokens imports tiktoken in a worker thread; it must not overlap the SDK
-        # import, which may still be running just after start-up (concurrent imports are
-        # unsafe once PySide6 is loaded).
-        await client.warm_up()
+        # import, which may still be running just after start-up, nor Pillow's (concurrent
+        # imports are unsafe once PySide6 is loaded): `background` runs them one at a time.
+        await self.background.counting(self._model)
         loop = asyncio.get_running_loop()
         estimate = await loop.run_in_executor(
-            None, preflight.estimate, self._model, list(self._conversation), self.params
+            None, preflight.estimate, self._model, messages, params
         )
         preflight.ensure_fits(estimate)
         async for event in client.stream_chat(body, on_retry=self.on_client_retry_scheduled):
@@ -238,13 +472,13 @@ class ChatController(QObject):
                 self._status.show_rate_limits(limits)
             case ReplyMeta(model=model):
                 reply.model = model
-            # Only the first choice is shown: nothing in the window asks for more yet.
-            case TextDelta(choice=0, text=text):
-                reply.parts.append(text)
-                self._view.append_reply(text)
-            case ChoiceFinished(choice=0, reason=reason):
-                reply.finish_reason = reason
+            case TextDelta(choice=choice, text=text):
+                reply.choices.setdefault(choice, []).append(text)
+                self._view.append_reply(text, choice)
+            case ChoiceFinished(choice=choice, reason=reason):
+                reply.finish_reasons[choice] = reason
             case UsageReported(usage=usage):
+                reply.usage = usage
                 self._status.show_usage(usage, lookup(reply.model or self._model))
 
     def on_client_retry_scheduled(self, event: RetryScheduled) -> None:
@@ -257,7 +491,7 @@ class ChatController(QObject):
 
     def _end_finished(self, reply: _Reply) -> None:
         self._conversation.append(ChatMessage.assistant(reply.text))
-        self._view.end_reply(_FINISH_NOTES.get(reply.finish_reason, ""))
+        self._view.end_reply(choice_notes=reply.notes())
 
     def _end_stopped(self, start: int, prompt: str, reply: _Reply) -> None:
         if reply.parts:
@@ -271,20 +505,43 @@ class ChatController(QObject):
         if reply.parts:
             self._conversation.append(ChatMessage.assistant(reply.text))
             self._view.end_reply(f"Cut off: {failure.headline}.")
-            self._failed_turn = _FailedTurn(prompt, start)
+            self._failed_turn = _FailedTurn(prompt, start, self._sending)
             can_retry = True
         else:
             self._withdraw(start, prompt)
             can_retry = isinstance(failure, ApiFailure) and failure.retryable
-        self._banner.show_problem(failure.headline, failure.remedy, can_retry=can_retry)
+        retry_after = failure.retry_after if isinstance(failure, ApiFailure) else None
+        self._banner.show_problem(
+            failure.headline, failure.remedy, can_retry=can_retry, retry_after=retry_after
+        )
 
     def _withdraw(self, start: int, prompt: str) -> None:
         del self._conversation[start:]
         self._view.rollback_turn()
         self._composer.restore_draft(prompt)
+        if self._images is not None:
+            self._images.restore(self._sending)
 
     def _fresh_conversation(self) -> list[ChatMessage]:
-        return [ChatMessage.system(self._system_prompt)] if self._system_prompt else []
+        # The system prompt is kept apart (see `_with_system_prompt`) so it can change mid-chat.
+        return []
+
+    def _with_system_prompt(self) -> list[ChatMessage]:
+        head = [ChatMessage.system(self._system_prompt)] if self._system_prompt else []
+        return head + self._conversation
+
+    def _check_parameters(self) -> None:
+        """Tell the panel what the server would reject about the parameters, if that changed."""
+        model = lookup(self._model)
+        # The draft stands for the next message; problems that are not the parameters' doing
+        # (no prompt, images for a text-only model) are for the banner on send, not the panel.
+        messages = [*self._with_system_prompt(), ChatMessage.user(self._composer.text())]
+        sent = self.params.without_unsupported(model)
+        baseline = set(validate(model, messages, ChatParams()))
+        problems = [p for p in validate(model, messages, sent) if p not in baseline]
+        if problems != self._parameter_problems:
+            self._parameter_problems = problems
+            self.parameter_problems_changed.emit(problems)
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if self._task is task:
@@ -295,3 +552,22 @@ class ChatController(QObject):
         if exc is not None:
             # A bug, not a failed request: those are handled inside the turn.
             sys.excepthook(type(exc), exc, exc.__traceback__)
+
+
+def _shown_message(message: ChatMessage) -> str:
+    """A message sent again as it stands, as the transcript shows it."""
+    if not message.images:
+        return message.text
+    names = ", ".join(PurePath(i.source).name or "image" for i in message.images)
+    count = len(message.images)
+    note = f"({count} image{'s' if count > 1 else ''}: {names})"
+    return f"{message.text}\n{note}" if message.text else note
+
+
+def _shown_prompt(prompt: str, images: tuple[Attachment, ...]) -> str:
+    """The prompt as the transcript shows it: with the names of its images."""
+    if not images:
+        return prompt
+    names = ", ".join(image.name for image in images)
+    note = f"({len(images)} image{'s' if len(images) > 1 else ''}: {names})"
+    return f"{prompt}\n{note}" if prompt else note

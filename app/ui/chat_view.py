@@ -1,87 +1,123 @@
-"""The conversation as the user reads it: their messages and the assistant's streamed replies.
+"""The conversation as the user reads it: their messages and the replies, rendered as Markdown.
 
-Streaming is append-only. Deltas are buffered and written to the end of the document with one
-`QTextCursor` at most once per frame, so a reply of any length costs O(delta) per update and a
-flood of tiny chunks costs one layout per frame. Very long paragraphs are split into several
-blocks because inserting into one long QTextDocument block re-lays out the whole block each
-time (quadratic over a reply that never breaks its line).
+Streaming is cheap whatever the length of the reply or of the conversation: deltas are
+buffered and reach the document at most once per frame, and each update redraws only the
+reply's open Markdown block (see `markdown.stream`); everything before it is final.
+
+Model output is untrusted. Raw HTML is not interpreted, no image or other resource is ever
+loaded, and only http(s) links do anything: they open in the system browser when clicked.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPalette, QTextBlockFormat, QTextCharFormat, QTextCursor
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QPaintEvent,
+    QTextDocument,
+    QTextOption,
+)
 from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from app.ui.markdown.highlight import CodeHighlighter
+from app.ui.markdown.links import InternalLinks, is_web_link
+from app.ui.markdown.render import CodeRegistry, MarkdownRenderer
+from app.ui.markdown.theme import Theme
+from app.ui.transcript import Act, Message, Speaker, Transcript
 
 # One frame at 60 Hz: the most often a streamed reply is repainted.
 FRAME_MS = 16
-# Beyond this many characters a paragraph is continued in a new block at the next space.
-SOFT_BLOCK_CHARS = 3000
-# A run with no space at all (a URL, base64) is cut here regardless.
-HARD_BLOCK_CHARS = 4000
+# While a flood of text makes each update costly, updates are spaced so that drawing takes at
+# most about 1/DRAW_SHARE of the time (a frame costs well under 1 ms at a normal pace), down
+# to 20 updates a second.
+MAX_FRAME_MS = 50
+DRAW_SHARE = 12
 # How close to the bottom (in pixels) still counts as "at the bottom" for auto-scroll.
 _FOLLOW_SLACK_PX = 4
+_THEME_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange)
+
+UrlOpener = Callable[[QUrl], object]
+TextCopier = Callable[[str], None]
 
 
-def split_long_runs(text: str, run_length: int) -> tuple[list[str], int]:
-    """`text` cut into pieces to insert as separate blocks, and the length of the last run.
-
-    `run_length` is how many characters the current block already holds. Newlines in `text`
-    end blocks as usual; a run longer than `SOFT_BLOCK_CHARS` is cut after its next space, or
-    at `HARD_BLOCK_CHARS` when no space comes. Joining the pieces with newlines gives `text`
-    with only those cuts added.
-    """
-    pieces: list[str] = []
-    current = run_length
-    for index, line in enumerate(text.split("\n")):
-        if index > 0:
-            current = 0
-        start = 0
-        while current + len(line) - start > SOFT_BLOCK_CHARS:
-            soft = start + max(SOFT_BLOCK_CHARS - current, 0)
-            hard = start + max(HARD_BLOCK_CHARS - current, 1)
-            space = line.find(" ", soft, hard)
-            cut = space + 1 if space >= 0 else hard
-            if cut >= len(line):
-                break
-            pieces.append(line[start:cut])
-            start, current = cut, 0
-        pieces.append(line[start:])
-        current += len(line) - start
-    return pieces, current
+def _copy_to_clipboard(text: str) -> None:
+    QGuiApplication.clipboard().setText(text)
 
 
 class ChatView(QTextBrowser):
     """Read-only transcript. One turn is a user message followed by one streamed reply.
 
-    `reply_text_flushed` is emitted each time buffered reply text reaches the document.
+    `reply_text_flushed` is emitted each time buffered reply text reaches the document. The
+    other signals forward what the user asked for with a message's links: regenerate the last
+    reply, edit the last message (or stop editing it), show another choice of the last reply.
+    Web links are passed to `open_url` (the system browser unless given).
     """
 
     reply_text_flushed = Signal()
+    regenerate_requested = Signal()
+    edit_requested = Signal()
+    edit_cancelled = Signal()
+    choice_selected = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        open_url: UrlOpener | None = None,
+        copy_text: TextCopier | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("chatView")
         self.setAccessibleName("Conversation")
         self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
         self.setFrameShape(QTextBrowser.Shape.NoFrame)
         self.setPlaceholderText(
             "Your conversation appears here  ·  Esc stops a reply  ·  Ctrl+N starts a new chat"
         )
-        self.document().setDocumentMargin(16)
-        self._end = QTextCursor(self.document())
+        self._open_url: UrlOpener = open_url or QDesktopServices.openUrl
+        self._copy_text: TextCopier = copy_text or _copy_to_clipboard
+        document = self.document()
+        document.setDocumentMargin(12)
+        option = document.defaultTextOption()
+        # Long unbroken runs (URLs, hashes) wrap instead of widening the view.
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        document.setDefaultTextOption(option)
+        self._links = InternalLinks()
+        self._codes = CodeRegistry()
+        theme = Theme.from_palette(self.palette(), self.font())
+        self._renderer = MarkdownRenderer(theme, self._links, self._codes)
+        self._highlighter = CodeHighlighter(document, theme.syntax)
+        self._transcript = Transcript(document, self._renderer)
+        self._live: Message | None = None
         self._pending: list[str] = []
-        self._run_length = 0
         self._turn_start: int | None = None
+        self._editing = False
+        self._acted: list[Message] = []
         self._follow = True
+        self._updating = False
+        self._last_value = 0
+        # Seconds the last updates took to write and paint (smoothed), and paint time since.
+        self._draw_cost = 0.0
+        self._paint_time = 0.0
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(FRAME_MS)
         self._flush_timer.timeout.connect(self.flush)
+        self.anchorClicked.connect(self.on_anchor_clicked)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self.on_scrollbar_value_changed)
         bar.rangeChanged.connect(self.on_scrollbar_range_changed)
+
+    # State
 
     @property
     def following(self) -> bool:
@@ -90,120 +126,281 @@ class ChatView(QTextBrowser):
 
     @property
     def is_empty(self) -> bool:
-        return self.document().isEmpty()
+        return not self._transcript.messages
+
+    @property
+    def streaming(self) -> bool:
+        return self._live is not None
+
+    @property
+    def theme(self) -> Theme:
+        return self._renderer.theme
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        return tuple(self._transcript.messages)
+
+    def reply_text(self) -> str:
+        """The transcript as text: each message's title, its Markdown source and any note."""
+        lines = []
+        for message in self._transcript.messages:
+            lines.append(message.title)
+            lines.append(message.text())
+            if message.shown_note:
+                lines.append(message.shown_note)
+        return "\n".join(lines)
+
+    def last_reply_text(self) -> str:
+        """The Markdown source of the last reply, as shown (the selected choice)."""
+        reply = self._last(Speaker.ASSISTANT)
+        return reply.text() if reply is not None else ""
+
+    def rendered_text(self) -> str:
+        """The plain text of the rendered document, as a selection would copy it."""
+        return self.document().toPlainText()
+
+    def code_text(self, code_id: int) -> str | None:
+        """The exact text of a rendered code block (what its Copy link copies)."""
+        return self._codes.text(code_id)
+
+    # Building the conversation
 
     def clear_conversation(self) -> None:
         self._flush_timer.stop()
         self._pending.clear()
-        self.clear()
-        self._end = QTextCursor(self.document())
-        self._run_length = 0
+        self._live = None
         self._turn_start = None
+        self._editing = False
+        self._acted = []
+        self._draw_cost = 0.0
+        self._transcript.clear()
         self._follow = True
 
     def add_user_message(self, text: str) -> None:
         """Start a new turn with the user's message."""
         self.flush()
-        self._end.movePosition(QTextCursor.MoveOperation.End)
-        self._turn_start = self._end.position()
-        self._insert_header("You", self._accent())
-        self._insert_body(text)
+        self._editing = False
+        with self._keeping_scroll():
+            self._turn_start = len(self._transcript.messages)
+            message = self._transcript.add(Speaker.USER, "You")
+            self._transcript.write(message, text)
+            self._transcript.draw(message, text)
+            self._transcript.finish(message)
+            self._refresh_acts()
 
-    def begin_reply(self, label: str) -> None:
+    def begin_reply(self, label: str, choices: int = 1) -> None:
         """Open the assistant's reply under a header naming `label` (the model)."""
         self.flush()
-        self._insert_header(label, self.palette().color(QPalette.ColorRole.Text))
-        self._new_block(self._body_format())
-        self._run_length = 0
+        with self._keeping_scroll():
+            self._live = self._transcript.add(Speaker.ASSISTANT, label, choices=max(1, choices))
+            self._refresh_acts()
 
-    def append_reply(self, text: str) -> None:
-        """Queue streamed text; it reaches the document on the next frame."""
-        if not text:
+    def append_reply(self, text: str, choice: int = 0) -> None:
+        """Queue streamed text of `choice`; it reaches the document on the next frame."""
+        live = self._live
+        if not text or live is None:
             return
-        self._pending.append(text)
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
+        if self._transcript.write(live, text, choice):
+            # Text is pending exactly while the timer runs, which spares asking Qt.
+            if not self._pending:
+                self._flush_timer.start(self.frame_interval_ms())
+            self._pending.append(text)
+
+    def frame_interval_ms(self) -> int:
+        """How long streamed text waits before it is drawn: a frame, more when drawing is slow."""
+        return int(min(MAX_FRAME_MS, max(FRAME_MS, self._draw_cost * 1000 * DRAW_SHARE)))
 
     def flush(self) -> None:
         """Write queued reply text now."""
         self._flush_timer.stop()
-        if not self._pending:
+        if not self._pending or self._live is None:
+            self._pending.clear()
             return
+        started = time.perf_counter()
         text = "".join(self._pending)
         self._pending.clear()
-        pieces, self._run_length = split_long_runs(text, self._run_length)
-        self._end.movePosition(QTextCursor.MoveOperation.End)
-        self._end.insertText("\n".join(pieces), self._body_char_format())
+        with self._keeping_scroll():
+            self._transcript.draw(self._live, text)
+        cost = time.perf_counter() - started + self._paint_time
+        self._paint_time = 0.0
+        self._draw_cost = (self._draw_cost + cost) / 2
         self.reply_text_flushed.emit()
 
-    def end_reply(self, note: str = "") -> None:
-        """Close the reply; `note` (why it ended early) is shown under it, not part of it."""
+    def end_reply(self, note: str = "", choice_notes: Mapping[int, str] | None = None) -> None:
+        """Close the reply; `note` (why it ended early) is shown under it, not part of it.
+
+        `choice_notes` are per choice (one was cut by the token limit) and shown with it.
+        """
         self.flush()
-        if note:
-            note_format = self._body_char_format()
-            note_format.setFontItalic(True)
-            note_format.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            self._new_block(self._body_format())
-            self._end.insertText(note, note_format)
+        live, self._live = self._live, None
+        if live is None:
+            return
+        live.note = note
+        live.choice_notes = dict(choice_notes or {})
+        with self._keeping_scroll():
+            self._transcript.finish(live)
+            self._refresh_acts()
 
     def rollback_turn(self) -> None:
         """Remove the current turn (user message and any reply) from the transcript."""
-        self._flush_timer.stop()
-        self._pending.clear()
         if self._turn_start is None:
+            self._flush_timer.stop()
+            self._pending.clear()
             return
-        # The turn starts at the block separator before its header, so it goes too.
-        cursor = QTextCursor(self.document())
-        cursor.setPosition(self._turn_start)
-        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
-        if self.document().isEmpty():
-            cursor.setBlockFormat(QTextBlockFormat())
-        self._turn_start = None
+        start, self._turn_start = self._turn_start, None
+        self._remove_from(start)
 
-    def reply_text(self) -> str:
-        """Plain text of the transcript (what a user would copy)."""
-        return self.document().toPlainText()
+    def remove_last_exchange(self) -> None:
+        """Remove the last user message and everything after it."""
+        messages = self._transcript.messages
+        users = [i for i, m in enumerate(messages) if m.speaker is Speaker.USER]
+        if users:
+            self._turn_start = None
+            self._remove_from(users[-1])
+
+    def set_editing(self, editing: bool) -> None:
+        """Mark the last user message as being edited (sending will replace its exchange)."""
+        self._editing = editing
+        self._refresh_acts()
+
+    def select_choice(self, choice: int) -> None:
+        """Show choice `choice` of the last reply; the conversation continues with it."""
+        reply = self._last(Speaker.ASSISTANT)
+        if reply is None or reply is not self._transcript.messages[-1]:
+            return
+        if not 0 <= choice < reply.choices or choice == reply.selected:
+            return
+        if reply is self._live:
+            self.flush()
+        with self._keeping_scroll():
+            self._transcript.select(reply, choice)
+        self.choice_selected.emit(choice)
+
+    # Links
+
+    def on_anchor_clicked(self, url: QUrl) -> None:
+        action = self._links.parse(url)
+        if action is None:
+            if is_web_link(url.toString()):
+                self._open_url(url)
+            return
+        if action.name == "copy-code":
+            text = self._codes.text(int(action.argument)) if action.argument.isdigit() else None
+            if text is not None:
+                self._copy_text(text)
+            return
+        serial, _, choice = action.argument.partition(".")
+        message = next((m for m in self._transcript.messages if str(m.serial) == serial), None)
+        if message is None:
+            return
+        if action.name == "copy":
+            self._copy_text(message.text())
+        elif action.name == "choice" and choice.isdigit():
+            self.select_choice(int(choice))
+        elif self._live is not None:
+            return
+        elif action.name == "edit" and message is self._last(Speaker.USER):
+            self.edit_requested.emit()
+        elif action.name == "cancel-edit":
+            self.edit_cancelled.emit()
+        elif action.name == "regenerate" and message is self._last(Speaker.ASSISTANT):
+            self.regenerate_requested.emit()
+
+    def loadResource(self, type: int, name: QUrl | str) -> Any:
+        # Nothing in the transcript refers to a resource, and model text must never make the
+        # view read one: answer every request with an empty placeholder (a null answer would
+        # make Qt try the local file system itself).
+        if type == QTextDocument.ResourceType.ImageResource.value:
+            image = QImage(1, 1, QImage.Format.Format_ARGB32)
+            image.fill(0)
+            return image
+        return " "
+
+    # Scrolling
 
     def on_scrollbar_value_changed(self, value: int) -> None:
-        bar = self.verticalScrollBar()
-        self._follow = value >= bar.maximum() - _FOLLOW_SLACK_PX
+        previous, self._last_value = self._last_value, value
+        maximum = self.verticalScrollBar().maximum()
+        # A shorter document pulls the value down to the new maximum: not the user's doing.
+        if self._updating or (value == maximum and previous > value):
+            return
+        self._follow = value >= maximum - _FOLLOW_SLACK_PX
 
     def on_scrollbar_range_changed(self, _minimum: int, maximum: int) -> None:
-        if self._follow:
+        if self._follow and not self._updating:
             self.verticalScrollBar().setValue(maximum)
 
-    def _insert_header(self, title: str, color: QColor) -> None:
-        header = QTextBlockFormat()
-        header.setTopMargin(0 if self.document().isEmpty() else 18)
-        header.setBottomMargin(4)
-        char = QTextCharFormat()
-        char.setFontWeight(QFont.Weight.Bold)
-        char.setForeground(color)
-        self._new_block(header)
-        self._end.insertText(title, char)
+    @contextmanager
+    def _keeping_scroll(self) -> Iterator[None]:
+        """Edit the document without the edit moving the view or changing `following`."""
+        bar = self.verticalScrollBar()
+        value, follow = bar.value(), self._follow
+        self._updating = True
+        try:
+            yield
+        finally:
+            self._updating = False
+            self._follow = follow
+            bar.setValue(bar.maximum() if follow else min(value, bar.maximum()))
+            self._last_value = bar.value()
 
-    def _insert_body(self, text: str) -> None:
-        self._new_block(self._body_format())
-        pieces, _ = split_long_runs(text, 0)
-        self._end.insertText("\n".join(pieces), self._body_char_format())
+    # Appearance
 
-    def _new_block(self, block_format: QTextBlockFormat) -> None:
-        self._end.movePosition(QTextCursor.MoveOperation.End)
-        if self.document().isEmpty():
-            self._end.setBlockFormat(block_format)
-        else:
-            self._end.insertBlock(block_format, self._body_char_format())
+    def paintEvent(self, event: QPaintEvent) -> None:
+        started = time.perf_counter()
+        super().paintEvent(event)
+        self._paint_time += time.perf_counter() - started
 
-    def _body_format(self) -> QTextBlockFormat:
-        body = QTextBlockFormat()
-        body.setLineHeight(120, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
-        return body
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in _THEME_EVENTS and hasattr(self, "_transcript"):
+            self._apply_theme()
 
-    def _body_char_format(self) -> QTextCharFormat:
-        char = QTextCharFormat()
-        char.setForeground(self.palette().color(QPalette.ColorRole.Text))
-        return char
+    def _apply_theme(self) -> None:
+        theme = Theme.from_palette(self.palette(), self.font())
+        if theme == self._renderer.theme:
+            return
+        self._renderer.theme = theme
+        self._highlighter.set_colors(theme.syntax, rehighlight=False)
+        self.flush()
+        with self._keeping_scroll():
+            self._transcript.rebuild()
 
-    def _accent(self) -> QColor:
-        return self.palette().color(QPalette.ColorRole.Highlight)
+    # Helpers
+
+    def _remove_from(self, index: int) -> None:
+        self._flush_timer.stop()
+        self._pending.clear()
+        removed = self._transcript.remove_from(index)
+        if self._live is not None and self._live in removed:
+            self._live = None
+        self._acted = [m for m in self._acted if m not in removed]
+        self._editing = False
+        self._refresh_acts()
+
+    def _last(self, speaker: Speaker) -> Message | None:
+        for message in reversed(self._transcript.messages):
+            if message.speaker is speaker:
+                return message
+        return None
+
+    def _refresh_acts(self) -> None:
+        """Only the last exchange offers Edit and Regenerate, and only between replies."""
+        last_user = self._last(Speaker.USER)
+        last_reply = self._last(Speaker.ASSISTANT)
+        messages = self._transcript.messages
+        if last_reply is not None and last_reply is not messages[-1]:
+            last_reply = None
+        idle = self._live is None
+        touched = [*self._acted, *(m for m in (last_user, last_reply) if m is not None)]
+        for message in touched:
+            acts: tuple[Act, ...] = (Act.COPY,)
+            editing = False
+            if message is last_user and idle:
+                editing = self._editing
+                acts = (Act.CANCEL_EDIT, Act.COPY) if editing else (Act.EDIT, Act.COPY)
+            elif message is last_reply and idle:
+                acts = (Act.COPY, Act.REGENERATE)
+            self._transcript.set_acts(message, acts, editing=editing)
+            self._transcript.set_switchable(message, message is last_reply)
+        self._acted = [m for m in (last_user, last_reply) if m is not None]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from typing import Protocol
+
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
@@ -11,6 +13,14 @@ from app.core.settings import SendShortcut
 MIN_LINES = 2
 MAX_LINES = 10
 _RETURN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+class AttachmentHandler(Protocol):
+    """Takes images pasted or dropped into the composer (see `ImageArea`)."""
+
+    def can_take(self, mime: QMimeData) -> bool: ...
+
+    def take_mime(self, mime: QMimeData) -> bool: ...
 
 
 class Composer(QPlainTextEdit):
@@ -33,6 +43,7 @@ class Composer(QPlainTextEdit):
         # MIN_LINES when the window is short; the window's own minimum never changes.
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         self._send_shortcut = send_shortcut
+        self._attachments: AttachmentHandler | None = None
         self.set_send_shortcut(send_shortcut)
         self.document().documentLayout().documentSizeChanged.connect(
             self.on_layout_document_size_changed
@@ -76,6 +87,20 @@ class Composer(QPlainTextEdit):
             cursor.select(cursor.SelectionType.Document)
             cursor.insertText(draft)
         self.setTextCursor(cursor)
+
+    def set_attachment_handler(self, handler: AttachmentHandler | None) -> None:
+        """Offer pasted and dropped data to `handler` first: images become attachments."""
+        self._attachments = handler
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        if self._attachments is not None and self._attachments.can_take(source):
+            return True
+        return super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        if self._attachments is not None and self._attachments.take_mime(source):
+            return
+        super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in _RETURN_KEYS:

@@ -6,12 +6,12 @@ It lays the widgets out and routes the user's intent (buttons, shortcuts, model 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -22,11 +22,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.catalog import lookup
+from app.core.messages import Detail
 from app.core.settings import SendShortcut
 from app.ui.chat_controller import ChatController
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.error_banner import ErrorBanner
+from app.ui.image_area import ImageArea
+from app.ui.model_picker import ModelPicker
+from app.ui.parameter_panel import ParameterDock
+from app.ui.request_gauge import RequestGauge
 from app.ui.status_bar import StatusBar
 
 APP_TITLE = "Chatdesk"
@@ -36,6 +42,7 @@ class WelcomePanel(QWidget):
     """Shown instead of the conversation when there is no API key: how to add one, or the demo."""
 
     demo_requested = Signal()
+    key_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +66,11 @@ class WelcomePanel(QWidget):
         self.demo_button.setAccessibleName("Try the demo")
         self.demo_button.setToolTip("Chat with the built-in simulator: no key, no cost")
         self.demo_button.clicked.connect(self.demo_requested)
+        self.key_button = QPushButton("Enter API key…", self)
+        self.key_button.setObjectName("enterKeyButton")
+        self.key_button.setAccessibleName("Enter API key")
+        self.key_button.setToolTip("Open Settings to store your key in the system keyring")
+        self.key_button.clicked.connect(self.key_requested)
         demo_note = QLabel(
             "The demo talks to a simulator built into Chatdesk: answers are canned, nothing "
             "leaves this computer and nothing is billed.",
@@ -73,7 +85,12 @@ class WelcomePanel(QWidget):
         column.addWidget(self.headline_label)
         column.addWidget(self.body_label)
         column.addSpacing(8)
-        column.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignLeft)
+        choices = QHBoxLayout()
+        choices.setSpacing(8)
+        choices.addWidget(self.key_button)
+        choices.addWidget(self.demo_button)
+        choices.addStretch(1)
+        column.addLayout(choices)
         column.addWidget(demo_note)
         holder = QWidget(self)
         holder.setLayout(column)
@@ -91,9 +108,9 @@ class WelcomePanel(QWidget):
         self.headline_label.setText(f"{headline}: to talk to OpenAI, Chatdesk needs an API key.")
         extra = f"<p style='color: gray'>{_escape(note)}</p>" if note else ""
         self.body_label.setText(
-            "<p>Set the <code>OPENAI_API_KEY</code> environment variable before starting "
-            "Chatdesk, or store the key in your system keyring with "
-            "<code>chatdesk key set</code>; then start Chatdesk again.</p>" + extra
+            "<p>Press <b>Enter API key</b> to store it in your system keyring. Or set the "
+            "<code>OPENAI_API_KEY</code> environment variable before starting Chatdesk, or "
+            "store the key with <code>chatdesk key set</code> in a terminal.</p>" + extra
         )
 
 
@@ -106,6 +123,8 @@ class MainWindow(QMainWindow):
 
     closed = Signal()
     demo_requested = Signal()
+    # The settings dialog was asked for; the argument names the field to focus ("" for none).
+    settings_requested = Signal(str)
 
     def __init__(
         self,
@@ -113,6 +132,7 @@ class MainWindow(QMainWindow):
         current_model: str,
         *,
         send_shortcut: SendShortcut = SendShortcut.ENTER,
+        image_detail: Detail = Detail.AUTO,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -122,32 +142,50 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(480, 400)
         self._controller: ChatController | None = None
 
-        self.model_combo = QComboBox(self)
-        self.model_combo.setObjectName("modelCombo")
-        self.model_combo.setAccessibleName("Model")
-        self.model_combo.setToolTip("The model that answers the next message")
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        names = list(models)
-        if current_model not in names:
-            names.insert(0, current_model)
-        self.model_combo.addItems(names)
-        self.model_combo.setCurrentText(current_model)
+        # The catalog's models, then the server's (`model_combo.set_server_models`).
+        self.model_combo = ModelPicker(models, current_model, self)
         model_label = QLabel("&Model", self)
         model_label.setBuddy(self.model_combo)
         self.new_chat_button = QPushButton("New chat", self)
         self.new_chat_button.setObjectName("newChatButton")
         self.new_chat_button.setAccessibleName("New chat")
         self.new_chat_button.setToolTip("Start an empty conversation (Ctrl+N)")
+        self.settings_button = QPushButton("Settings", self)
+        self.settings_button.setObjectName("settingsButton")
+        self.settings_button.setAccessibleName("Settings")
+        self.settings_button.setToolTip("API key, server, theme and more (Ctrl+,)")
+        self.settings_button.clicked.connect(self.on_settings_button_clicked)
+
+        self.parameter_dock = ParameterDock(self)
+        self.parameter_panel = self.parameter_dock.panel
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.parameter_dock)
+        self.parameter_dock.hide()
+        self.parameters_button = QPushButton("Parameters", self)
+        self.parameters_button.setObjectName("parametersButton")
+        self.parameters_button.setAccessibleName("Parameters")
+        self.parameters_button.setToolTip("Show or hide this conversation's parameters")
+        self.parameters_button.setCheckable(True)
+        self.parameters_button.toggled.connect(self.parameter_dock.setVisible)
+        self.parameter_dock.toggleViewAction().toggled.connect(self.parameters_button.setChecked)
 
         self.banner = ErrorBanner(self)
         self.chat_view = ChatView(self)
         self.welcome = WelcomePanel(self)
         self.welcome.demo_requested.connect(self.demo_requested)
+        self.welcome.key_requested.connect(self.on_welcome_key_requested)
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.chat_view)
         self.pages.addWidget(self.welcome)
 
         self.composer = Composer(send_shortcut, self)
+        self.image_area = ImageArea(default_detail=image_detail, parent=self)
+        self.request_gauge = RequestGauge(self)
+        self.image_area.add_header_widget(self.request_gauge)
+        # Images dropped on the window or the conversation, or pasted into the composer, are
+        # attached rather than inserted as text.
+        self.image_area.accept_drops_on(self)
+        self.image_area.accept_drops_on(self.chat_view.viewport())
+        self.composer.set_attachment_handler(self.image_area)
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("sendButton")
         self.send_button.setAccessibleName("Send")
@@ -170,7 +208,31 @@ class MainWindow(QMainWindow):
         self.focus_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
         self.focus_shortcut.activated.connect(self.on_focus_shortcut_activated)
         self.new_chat_shortcut = QShortcut(QKeySequence.StandardKey.New, self)
+        # Spelled out: QKeySequence.Preferences is empty on Windows and most Linux desktops.
+        self.settings_shortcut = QShortcut(QKeySequence("Ctrl+,"), self)
+        self.settings_shortcut.activated.connect(self.on_settings_button_clicked)
+        self._set_tab_order()
         self.composer.setFocus()
+
+    def _set_tab_order(self) -> None:
+        # From writing to sending first, then the controls above the conversation, then the
+        # conversation and the problem banner; Tab from the last wraps to the composer.
+        chain: list[QWidget] = [
+            self.composer,
+            self.send_button,
+            self.stop_button,
+            self.model_combo,
+            self.parameters_button,
+            self.new_chat_button,
+            self.settings_button,
+            self.welcome.key_button,
+            self.welcome.demo_button,
+            self.banner.retry_button,
+            self.banner.dismiss_button,
+            self.chat_view,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     def _lay_out(self, model_label: QLabel) -> None:
         top = QHBoxLayout()
@@ -179,7 +241,9 @@ class MainWindow(QMainWindow):
         top.addWidget(model_label)
         top.addWidget(self.model_combo)
         top.addStretch(1)
+        top.addWidget(self.parameters_button)
         top.addWidget(self.new_chat_button)
+        top.addWidget(self.settings_button)
 
         buttons = QVBoxLayout()
         buttons.setSpacing(6)
@@ -202,6 +266,7 @@ class MainWindow(QMainWindow):
         column.addLayout(top)
         column.addLayout(banner_row)
         column.addWidget(self.pages, 1)
+        column.addWidget(self.image_area)
         column.addLayout(bottom)
         central = QWidget(self)
         central.setLayout(column)
@@ -222,7 +287,15 @@ class MainWindow(QMainWindow):
         self.model_combo.currentTextChanged.connect(controller.set_model)
         controller.reply_started.connect(self.on_controller_reply_started)
         controller.reply_ended.connect(self.on_controller_reply_ended)
+        self.parameter_panel.params_edited.connect(controller.set_params)
+        self.parameter_panel.system_prompt_edited.connect(controller.set_system_prompt)
+        controller.parameters_changed.connect(self.on_controller_parameters_changed)
+        controller.parameter_problems_changed.connect(self.parameter_panel.show_problems)
+        controller.attach_images(self.image_area)
+        self.request_gauge.follow(controller.estimator)
         controller.set_model(self.model_combo.currentText())
+        self.on_controller_parameters_changed()
+        self.parameter_panel.show_problems(controller.parameter_problems)
 
     def set_subtitle(self, subtitle: str) -> None:
         self.setWindowTitle(f"{APP_TITLE} — {subtitle}" if subtitle else APP_TITLE)
@@ -233,7 +306,7 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.welcome)
         self._set_composing_enabled(False)
         self.composer.setPlaceholderText("Add an API key, or try the demo, to start chatting")
-        self.welcome.demo_button.setFocus()
+        self.welcome.key_button.setFocus()
 
     def show_chat(self) -> None:
         self.pages.setCurrentWidget(self.chat_view)
@@ -249,11 +322,28 @@ class MainWindow(QMainWindow):
         self.send_button.setEnabled(self.composer.isEnabled())
         self.stop_button.setEnabled(False)
 
+    def on_controller_parameters_changed(self) -> None:
+        """Show the conversation's model, parameters and system prompt (after a new chat)."""
+        controller = self._controller
+        if controller is None:
+            return
+        self.model_combo.set_current_model(controller.model)
+        self.parameter_panel.show_conversation(
+            controller.params, controller.system_prompt, lookup(controller.model)
+        )
+
     def on_focus_shortcut_activated(self) -> None:
         self.composer.setFocus()
 
+    def on_settings_button_clicked(self) -> None:
+        self.settings_requested.emit("")
+
+    def on_welcome_key_requested(self) -> None:
+        self.settings_requested.emit("api_key")
+
     def _set_composing_enabled(self, enabled: bool) -> None:
         self.composer.setEnabled(enabled)
+        self.image_area.setEnabled(enabled)
         self.send_button.setEnabled(enabled)
         self.model_combo.setEnabled(enabled)
         self.new_chat_button.setEnabled(enabled)

@@ -287,3 +287,16 @@ def test_list_models_returns_the_served_ids(sim: SimulatorServer) -> None:
 def test_config_repr_hides_the_key() -> None:
     """The connection settings can be logged without leaking the key."""
     assert KEY not in repr(ConnectionConfig(api_key=KEY))
+
+
+def test_a_wait_longer_than_the_sdk_retries_fails_at_once_without_a_retry_notice(
+    sim: SimulatorServer,
+) -> None:
+    """Retry-After beyond the SDK's 120 s cap: no retry is announced, the failure says when."""
+    sim.script(Fault.status(429, retry_after=130))
+    retries: list[RetryScheduled] = []
+    with pytest.raises(ApiFailure) as caught:
+        asyncio.run(collect(make_client(sim), body(), on_retry=retries.append))
+    assert retries == [] and len(sim.requests) == 1
+    assert caught.value.kind is FailureKind.RATE_LIMIT and caught.value.retry_after == 130
+

@@ -1,0 +1,1 @@
+"""Markdown in the chat view: cutting a stream into blocks, rendering, highlighting."""

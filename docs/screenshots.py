@@ -1,0 +1,162 @@
+"""Screenshots of the real app in a real X11 window, for the README and for looking at.
+
+Run through `scripts/screenshots` (it starts Xvfb). Each scene drives the real window the way a
+user would — typing into the composer and pressing Enter, attaching files — against the
+simulator, then captures the window with ImageMagick's `import`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from app.application import GuiSession, run_event_loop
+from app.core.catalog import lookup
+from app.core.paths import AppPaths
+from app.core.redact import SecretRegistry
+from app.core.settings import SettingsStore, Theme
+from app.simulator import Fault, SimulatorServer
+from app.ui.theme import ThemeController
+from app.wiring import AppContext
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+FAKE_KEY = "sk-proj-screenshots000000000000000000000000"
+
+
+class _NoKeyring:
+    backend_name = "none"
+
+    def get(self, account: str) -> str | None:
+        return None
+
+    def set(self, account: str, secret: str) -> None:
+        raise RuntimeError("screenshots never store keys")
+
+    def delete(self, account: str) -> bool:
+        return False
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not get there in time")
+        await asyncio.sleep(0.02)
+
+
+async def pause(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def capture(session: GuiSession, name: str) -> None:
+    QApplication.processEvents()
+    window_id = str(int(session.window.winId()))
+    OUT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["import", "-window", window_id, str(OUT / f"{name}.png")], check=True)
+    print(f"wrote {OUT / name}.png")
+
+
+async def ask(session: GuiSession, prompt: str) -> None:
+    composer = session.window.composer
+    composer.setFocus()
+    QTest.keyClicks(composer, prompt)
+    QTest.keyClick(composer, Qt.Key.Key_Return)
+    await until(lambda: session.controller.busy)
+
+
+async def answered(session: GuiSession) -> None:
+    await until(lambda: not session.controller.busy, 60)
+    await pause(0.4)
+
+
+def sample_photo(folder: Path) -> Path:
+    path = folder / "harbour.jpg"
+    image = Image.new("RGB", (3200, 2100), (40, 90, 150))
+    draw = ImageDraw.Draw(image)
+    for i in range(0, 3200, 160):
+        draw.rectangle([i, 1300 + (i % 480), i + 120, 2100], fill=(200, 120 + i % 100, 60))
+    draw.ellipse([2300, 200, 2800, 700], fill=(250, 220, 90))
+    image.save(path, quality=90)
+    return path
+
+
+async def scenes(app: QApplication, data_dir: Path, sim: SimulatorServer) -> int:
+    paths = AppPaths.under(data_dir).ensure()
+    context = AppContext(
+        paths=paths,
+        settings_store=SettingsStore(paths.settings_file),
+        environ={"OPENAI_API_KEY": FAKE_KEY, "OPENAI_BASE_URL": sim.base_url},
+        secrets=SecretRegistry(),
+        _secret_store=_NoKeyring(),
+    )
+    theme = ThemeController(app, app)
+    theme.apply(Theme.LIGHT)
+    session = GuiSession(context, theme=theme)
+    session.window.resize(1180, 820)
+    runner = asyncio.ensure_future(session.run())
+    try:
+        await until(session.window.isVisible)
+        await session.controller.client_ready()
+
+        await ask(
+            session, "Write a Python function that retries a request, with a short list of tips"
+        )
+        await pause(1.2)
+        capture(session, "streaming")
+        await answered(session)
+        capture(session, "answer-with-code")
+
+        session.controller.new_chat()
+        session.window.image_area.add_files([str(sample_photo(data_dir))])
+        await until(
+            lambda: (
+                session.window.image_area.blocking_problem(lookup(session.controller.model)) is None
+            )
+        )
+        await pause(0.5)
+        capture(session, "image-attached")
+        await ask(session, "What is in this picture?")
+        await answered(session)
+        capture(session, "image-question")
+
+        theme.apply(Theme.DARK)
+        session.controller.new_chat()
+        await ask(session, "Summarise the difference between top_p and temperature")
+        await answered(session)
+        capture(session, "dark-mode")
+
+        # A wait longer than the SDK retries on its own (120 s) goes straight to the banner.
+        sim.script(Fault.status(429, retry_after=130))
+        await ask(session, "One more question")
+        await until(lambda: session.window.banner.isVisible())
+        await pause(0.5)
+        capture(session, "rate-limit-banner")
+    finally:
+        session.window.close()
+        await asyncio.wait_for(runner, 20)
+    return 0
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    with (
+        tempfile.TemporaryDirectory() as data_dir,
+        SimulatorServer(chunk_delay=0.03, answer_words=160) as sim,
+    ):
+        sim.warm_up()
+        return run_event_loop(app, scenes(app, Path(data_dir), sim))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
