@@ -299,4 +299,3 @@ def test_a_wait_longer_than_the_sdk_retries_fails_at_once_without_a_retry_notice
         asyncio.run(collect(make_client(sim), body(), on_retry=retries.append))
     assert retries == [] and len(sim.requests) == 1
     assert caught.value.kind is FailureKind.RATE_LIMIT and caught.value.retry_after == 130
-
