@@ -35,6 +35,17 @@ Runner = Callable[[Coroutine[Any, Any, T]], T]
 _RETIRED_LOOPS: list[asyncio.AbstractEventLoop] = []
 
 
+@pytest.fixture(autouse=True)
+def _clipboard_emptied(qapp: QApplication) -> Iterator[None]:
+    """Empty the clipboard after each test.
+
+    Qt owns whatever a test put there and would free it from a static destructor after Python
+    has shut down, crashing the interpreter at exit (a segfault after every test passed).
+    """
+    yield
+    qapp.clipboard().clear()
+
+
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync event loop driving the test's QApplication."""
