@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from PySide6.QtCore import QEvent, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
     QImage,
+    QPainter,
     QPaintEvent,
+    QPalette,
     QTextDocument,
     QTextOption,
 )
@@ -49,6 +51,9 @@ TextCopier = Callable[[str], None]
 
 def _copy_to_clipboard(text: str) -> None:
     QGuiApplication.clipboard().setText(text)
+
+
+EMPTY_HINT = "Your conversation appears here  ·  Esc stops a reply  ·  Ctrl+N starts a new chat"
 
 
 class ChatView(QTextBrowser):
@@ -80,9 +85,6 @@ class ChatView(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
         self.setFrameShape(QTextBrowser.Shape.NoFrame)
-        self.setPlaceholderText(
-            "Your conversation appears here  ·  Esc stops a reply  ·  Ctrl+N starts a new chat"
-        )
         self._open_url: UrlOpener = open_url or QDesktopServices.openUrl
         self._copy_text: TextCopier = copy_text or _copy_to_clipboard
         document = self.document()
@@ -349,7 +351,22 @@ class ChatView(QTextBrowser):
     def paintEvent(self, event: QPaintEvent) -> None:
         started = time.perf_counter()
         super().paintEvent(event)
+        if self.is_empty:
+            self._paint_empty_hint()
         self._paint_time += time.perf_counter() - started
+
+    def _paint_empty_hint(self) -> None:
+        # Drawn here rather than with setPlaceholderText: Qt clips its placeholder to the first
+        # block's height, which a cleared document leaves a few pixels tall.
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        margin = round(self.document().documentMargin())
+        painter.drawText(
+            self.viewport().rect().adjusted(margin, margin, -margin, -margin),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
+            EMPTY_HINT,
+        )
+        painter.end()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
