@@ -336,11 +336,9 @@ class GuiSession:
         # collector's reach keeps its full passes (27–40 ms pauses seen mid-stream) short.
         gc.collect()
         gc.freeze()
-        # The token encoding (~0.3 s, ~45 MB) is not preloaded here: it loads on the first
-        # estimate, when the user starts typing, which keeps an idle window small.
-        # Pillow (~0.1 s, a few MB) is: a dropped photo should not wait for it.
-        if not self._exit_after_shown:
-            self.track(self.controller.background.imaging())
+        # Neither the token encoding (~0.3 s, ~45 MB) nor Pillow (~0.1 s, ~10 MB) is preloaded:
+        # they load on the first estimate or the first image, which keeps an idle window small
+        # (a first dropped 20 MB photo is still ready in about a quarter of a second).
 
     async def _offer_server_models(self, client: ChatClient) -> None:
         """Offer the server's own models in the picker: the cached list at once, then the live one.
