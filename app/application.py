@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import qasync
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.core.catalog import CATALOG
@@ -33,6 +34,7 @@ from app.core.client import ChatClient, ConnectionConfig
 from app.core.connection import MissingApiKey
 from app.core.model_list_cache import ModelListCache, refresh_model_list
 from app.core.problems import UserFacingError
+from app.core.resources import resource_path
 from app.core.secrets import SecretStoreUnavailable
 from app.core.settings import SettingsChange
 from app.core.store.database import DatabaseTooNew
@@ -73,6 +75,7 @@ def run_gui(
     assert isinstance(app, QApplication)
     app.setApplicationName("Chatdesk")
     app.setDesktopFileName("chatdesk")
+    app.setWindowIcon(QIcon(str(resource_path("icons", "chatdesk-256.png"))))
     # The window's closed signal ends the session; letting Qt quit on its own would stop the
     # event loop under the running coroutine.
     app.setQuitOnLastWindowClosed(False)

@@ -110,6 +110,11 @@ def _run_ask(args: argparse.Namespace, context: object, *, demo: bool, base_url:
         except KeyboardInterrupt:
             sys.stderr.write("\nStopped.\n")
             return 130
+        except BrokenPipeError:
+            # The reader went away (`chatdesk ask … | head`): stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
 
 
 def _run_key(action: str, context: object, *, base_url: str | None) -> int:
