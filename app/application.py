@@ -44,6 +44,7 @@ from app.ui.import_hook import drop_feature_import_hook
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import CONNECTION_FIELDS, SettingsDialog
 from app.ui.status_bar import ConnectionState, SpendTracker
+from app.ui.tasks import report_bug
 from app.ui.theme import ThemeController
 from app.wiring import AppContext, demo_simulator
 
@@ -443,11 +444,7 @@ class GuiSession:
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            sys.excepthook(type(exc), exc, exc.__traceback__)
+        report_bug(task)
 
     def _on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")

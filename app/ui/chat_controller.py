@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -51,6 +50,7 @@ from app.ui.error_banner import ErrorBanner
 from app.ui.image_area import Attachment, ImageArea
 from app.ui.request_gauge import DraftRequest, RequestEstimator
 from app.ui.status_bar import SpendTracker, StatusBar
+from app.ui.tasks import report_bug
 
 log = logging.getLogger(__name__)
 
@@ -546,12 +546,8 @@ class ChatController(QObject):
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if self._task is task:
             self._task = None
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            # A bug, not a failed request: those are handled inside the turn.
-            sys.excepthook(type(exc), exc, exc.__traceback__)
+        # A failed request is handled inside the turn; what escapes it is a bug.
+        report_bug(task)
 
 
 def _shown_message(message: ChatMessage) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -21,6 +20,7 @@ from app.core.preflight import RequestEstimate
 from app.core.problems import UserFacingError
 from app.core.usage import format_usd
 from app.ui.background import BackgroundImports
+from app.ui.tasks import report_bug
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +179,7 @@ class RequestEstimator(QObject):
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if self._task is task:
             self._task = None
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            sys.excepthook(type(exc), exc, exc.__traceback__)
-        elif self._stale:
+        if report_bug(task) and self._stale:
             self._timer.start()
 
 

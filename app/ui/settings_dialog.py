@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import sys
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import fields
 from typing import Any
@@ -66,6 +65,7 @@ from app.ui.settings_keys import (
     read_key_status,
     success_text,
 )
+from app.ui.tasks import report_bug
 from app.ui.theme import Tone, set_tone
 
 Track = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
@@ -700,8 +700,4 @@ async def _ignore_result(coroutine: Coroutine[Any, Any, object]) -> None:
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None:
-        sys.excepthook(type(exc), exc, exc.__traceback__)
+    report_bug(task)
