@@ -28,6 +28,82 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX usage_ledger_at ON usage_ledger(at)",
     ),
+    # 2: conversation history, its images (files beside the database, named by their SHA-256)
+    # and full-text search over every message.
+    (
+        """
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,       -- last message; the sidebar's order
+            pinned INTEGER NOT NULL DEFAULT 0,
+            deleted_at REAL,                -- set by delete, cleared by undo; purged later
+            model TEXT NOT NULL,
+            system_prompt TEXT NOT NULL DEFAULT '',
+            params TEXT NOT NULL DEFAULT '{}'   -- JSON of the conversation's ChatParams
+        )
+        """,
+        "CREATE INDEX conversations_order ON conversations(pinned DESC, updated_at DESC)",
+        """
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            state TEXT NOT NULL,            -- complete, streaming, interrupted, stopped, failed
+            note TEXT NOT NULL DEFAULT '',
+            model TEXT NOT NULL DEFAULT '',
+            finish_reason TEXT NOT NULL DEFAULT '',
+            choices TEXT,                   -- JSON list of every choice's text when n > 1
+            logprobs TEXT,                  -- JSON, when the request asked for them
+            usage TEXT,                     -- JSON of the reply's usage
+            created_at REAL NOT NULL,
+            UNIQUE (conversation_id, position)
+        )
+        """,
+        "CREATE INDEX messages_state ON messages(state) WHERE state = 'streaming'",
+        """
+        CREATE TABLE message_images (
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            sha256 TEXT,                    -- the file images/<sha256>; NULL for a remote URL
+            mime TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL DEFAULT '',   -- the remote URL, when not stored
+            detail TEXT NOT NULL,
+            width INTEGER,
+            height INTEGER,
+            source TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (message_id, position)
+        )
+        """,
+        "CREATE INDEX message_images_sha ON message_images(sha256)",
+        """
+        CREATE VIRTUAL TABLE message_search USING fts5(
+            content, content='messages', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        CREATE TRIGGER messages_indexed AFTER INSERT ON messages BEGIN
+            INSERT INTO message_search(rowid, content) VALUES (new.id, new.content);
+        END
+        """,
+        """
+        CREATE TRIGGER messages_unindexed AFTER DELETE ON messages BEGIN
+            INSERT INTO message_search(message_search, rowid, content)
+                VALUES ('delete', old.id, old.content);
+        END
+        """,
+        """
+        CREATE TRIGGER messages_reindexed AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO message_search(message_search, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            INSERT INTO message_search(rowid, content) VALUES (new.id, new.content);
+        END
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

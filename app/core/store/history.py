@@ -1,0 +1,469 @@
+"""Conversation history in SQLite: conversations, messages (with their images), and search.
+
+Every call is one short transaction, safe from any thread. A reply is written while it
+streams (`begin_reply`, then `save_partial` as text arrives, then `finish_reply`): a message
+still marked streaming when the app starts again was cut off by a crash or a kill, and
+`recover_interrupted` marks it so.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.core.messages import ChatMessage, Detail, ImagePart, Role
+from app.core.params import ChatParams
+from app.core.store.database import open_database
+from app.core.store.image_files import ImageFiles
+from app.core.store.params_json import params_from_json, params_to_json
+from app.core.store.records import (
+    HIT_END,
+    HIT_START,
+    ConversationSummary,
+    MessageState,
+    SearchHit,
+    StoredConversation,
+    StoredMessage,
+)
+from app.core.store.search_query import fts_query
+from app.core.usage import Usage
+
+IMAGES_DIRNAME = "images"
+TITLE_LENGTH = 60
+UNTITLED = "New chat"
+# Deleted conversations can be brought back (Undo) until they are purged at a later start.
+PURGE_AFTER_S = 7 * 24 * 3600
+
+
+class ConversationNotFound(LookupError):
+    """The conversation was deleted (perhaps in another window) or never existed."""
+
+
+def title_from_prompt(prompt: str) -> str:
+    """A sidebar title: the prompt's first non-empty line, cut at a word near 60 characters."""
+    line = next((ln.strip() for ln in prompt.splitlines() if ln.strip()), "")
+    if not line:
+        return UNTITLED
+    if len(line) <= TITLE_LENGTH:
+        return line
+    cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0] or line[:TITLE_LENGTH]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+class History:
+    """The conversation store of one data directory."""
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        images: ImageFiles,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._connection = connection
+        self.images = images
+        self._clock = clock
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, database: Path, *, clock: Callable[[], float] = time.time) -> History:
+        """The history in `database`, with its images in a directory beside it."""
+        return cls(
+            open_database(database), ImageFiles(database.parent / IMAGES_DIRNAME), clock=clock
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        with self._lock:
+            return self._connection.execute(sql, args).fetchall()
+
+    # Conversations
+
+    def create_conversation(
+        self,
+        *,
+        title: str = UNTITLED,
+        model: str,
+        system_prompt: str = "",
+        params: ChatParams | None = None,
+    ) -> int:
+        now = self._clock()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, model, system_prompt,"
+                " params) VALUES (?, ?, ?, ?, ?, ?)",
+                (title, now, now, model, system_prompt, params_to_json(params or ChatParams())),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def update_settings(
+        self, conversation_id: int, *, model: str, system_prompt: str, params: ChatParams
+    ) -> None:
+        """What the conversation is continued with: its model, system prompt and parameters."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE conversations SET model = ?, system_prompt = ?, params = ? WHERE id = ?",
+                (model, system_prompt, params_to_json(params), conversation_id),
+            )
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?",
+                (title.strip() or UNTITLED, conversation_id),
+            )
+
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE conversations SET pinned = ? WHERE id = ?", (int(pinned), conversation_id)
+            )
+
+    def delete(self, conversation_id: int) -> None:
+        """Hide the conversation; `restore` brings it back until `purge_deleted` runs."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE conversations SET deleted_at = ? WHERE id = ?",
+                (self._clock(), conversation_id),
+            )
+
+    def restore(self, conversation_id: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,)
+            )
+
+    def purge_deleted(self, *, older_than_s: float = PURGE_AFTER_S) -> int:
+        """Remove conversations deleted more than `older_than_s` ago, and unused image files."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
+                (self._clock() - older_than_s,),
+            )
+        used = {
+            str(row[0])
+            for row in self._query(
+                "SELECT DISTINCT sha256 FROM message_images WHERE sha256 IS NOT NULL"
+            )
+        }
+        self.images.remove_unused(used)
+        return cursor.rowcount
+
+    def conversation_count(self) -> int:
+        rows = self._query("SELECT count(*) FROM conversations WHERE deleted_at IS NULL")
+        return int(rows[0][0])
+
+    def list_conversations(self, limit: int = 200, offset: int = 0) -> list[ConversationSummary]:
+        """Pinned conversations first, then the most recently active."""
+        rows = self._query(
+            "SELECT id, title, updated_at, pinned, model FROM conversations"
+            " WHERE deleted_at IS NULL ORDER BY pinned DESC, updated_at DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [
+            ConversationSummary(int(i), str(t), float(u), bool(p), str(m)) for i, t, u, p, m in rows
+        ]
+
+    def summary(self, conversation_id: int) -> ConversationSummary:
+        rows = self._query(
+            "SELECT id, title, updated_at, pinned, model FROM conversations"
+            " WHERE id = ? AND deleted_at IS NULL",
+            (conversation_id,),
+        )
+        if not rows:
+            raise ConversationNotFound(conversation_id)
+        i, t, u, p, m = rows[0]
+        return ConversationSummary(int(i), str(t), float(u), bool(p), str(m))
+
+    def load(self, conversation_id: int) -> StoredConversation:
+        """The conversation with every message and image, in order."""
+        with self._lock:
+            head = self._connection.execute(
+                "SELECT title, model, system_prompt, params, created_at, updated_at, pinned"
+                " FROM conversations WHERE id = ? AND deleted_at IS NULL",
+                (conversation_id,),
+            ).fetchone()
+            if head is None:
+                raise ConversationNotFound(conversation_id)
+            rows = self._connection.execute(
+                "SELECT id, position, role, content, state, note, model, finish_reason, choices,"
+                " logprobs, usage, created_at FROM messages WHERE conversation_id = ?"
+                " ORDER BY position",
+                (conversation_id,),
+            ).fetchall()
+            image_rows = self._connection.execute(
+                "SELECT i.message_id, i.sha256, i.mime, i.url, i.detail, i.width, i.height,"
+                " i.source FROM message_images i JOIN messages m ON m.id = i.message_id"
+                " WHERE m.conversation_id = ? ORDER BY i.message_id, i.position",
+                (conversation_id,),
+            ).fetchall()
+        images: dict[int, list[ImagePart]] = {}
+        for message_id, sha256, mime, url, detail, width, height, source in image_rows:
+            if sha256 is not None:
+                url = self.images.data_url(sha256, mime)
+                if url is None:
+                    continue  # the file was removed by hand; the message still opens
+            images.setdefault(message_id, []).append(
+                ImagePart(url, Detail(detail), width, height, source)
+            )
+        title, model, system_prompt, params, created_at, updated_at, pinned = head
+        return StoredConversation(
+            id=conversation_id,
+            title=title,
+            model=model,
+            system_prompt=system_prompt,
+            params=params_from_json(params),
+            created_at=created_at,
+            updated_at=updated_at,
+            pinned=bool(pinned),
+            messages=tuple(_message(row, tuple(images.get(row[0], ()))) for row in rows),
+        )
+
+    # Messages
+
+    def add_message(
+        self,
+        conversation_id: int,
+        message: ChatMessage,
+        *,
+        state: MessageState = MessageState.COMPLETE,
+        model: str = "",
+    ) -> int:
+        """Append `message` (with its images) to the conversation; its id."""
+        stored_images = [self._image_row(image) for image in message.images]
+        now = self._clock()
+        with self._transaction() as db:
+            message_id = self._insert(
+                db, conversation_id, message.role, message.text, state, model, now
+            )
+            db.executemany(
+                "INSERT INTO message_images (message_id, position, sha256, mime, url, detail,"
+                " width, height, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(message_id, index, *row) for index, row in enumerate(stored_images)],
+            )
+            self._touch(db, conversation_id, now, message if message.role is Role.USER else None)
+        return message_id
+
+    def begin_reply(self, conversation_id: int, *, model: str) -> int:
+        """An empty assistant message marked as streaming; its id for `save_partial`."""
+        now = self._clock()
+        with self._transaction() as db:
+            message_id = self._insert(
+                db, conversation_id, Role.ASSISTANT, "", MessageState.STREAMING, model, now
+            )
+            self._touch(db, conversation_id, now, None)
+        return message_id
+
+    def save_partial(self, message_id: int, content: str, choices: Sequence[str] = ()) -> None:
+        """What has arrived of a streaming reply so far."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE messages SET content = ?, choices = ? WHERE id = ?",
+                (content, _choices_json(choices), message_id),
+            )
+
+    def finish_reply(
+        self,
+        message_id: int,
+        content: str,
+        *,
+        state: MessageState = MessageState.COMPLETE,
+        note: str = "",
+        model: str | None = None,
+        finish_reason: str = "",
+        choices: Sequence[str] = (),
+        logprobs: object = None,
+        usage: Usage | None = None,
+    ) -> None:
+        """The reply as it ended; `state` says how."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE messages SET content = ?, state = ?, note = ?, model = COALESCE(?, model),"
+                " finish_reason = ?, choices = ?, logprobs = ?, usage = ? WHERE id = ?",
+                (
+                    content,
+                    state.value,
+                    note,
+                    model,
+                    finish_reason,
+                    _choices_json(choices),
+                    None if logprobs is None else json.dumps(logprobs),
+                    None if usage is None else json.dumps(_usage_dict(usage)),
+                    message_id,
+                ),
+            )
+
+    def remove_messages_from(self, conversation_id: int, position: int) -> None:
+        """Delete the conversation's messages at `position` and after (regenerate, edit)."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND position >= ?",
+                (conversation_id, position),
+            )
+
+    def recover_interrupted(self) -> int:
+        """Mark replies left streaming by a process that died as interrupted; how many."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE messages SET state = ?, note = ? WHERE state = ?",
+                (
+                    MessageState.INTERRUPTED.value,
+                    "Interrupted: Chatdesk closed before the reply finished.",
+                    MessageState.STREAMING.value,
+                ),
+            )
+        return cursor.rowcount
+
+    # Search
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Messages matching every word of `text` (the last as a prefix), newest first."""
+        query = fts_query(text)
+        if not query:
+            return []
+        rows = self._query(
+            "SELECT m.conversation_id, c.title, m.id, m.position, m.role,"
+            " snippet(message_search, 0, ?, ?, '…', 16), c.updated_at"
+            " FROM message_search JOIN messages m ON m.id = message_search.rowid"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE message_search MATCH ? AND c.deleted_at IS NULL"
+            " ORDER BY message_search.rowid DESC LIMIT ?",
+            (HIT_START, HIT_END, query, limit),
+        )
+        return [
+            SearchHit(int(cid), str(title), int(mid), int(pos), Role(role), str(snip), float(at))
+            for cid, title, mid, pos, role, snip, at in rows
+        ]
+
+    # Internals
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        conversation_id: int,
+        role: Role,
+        content: str,
+        state: MessageState,
+        model: str,
+        now: float,
+    ) -> int:
+        exists = db.execute(
+            "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        if exists is None:
+            raise ConversationNotFound(conversation_id)
+        cursor = db.execute(
+            "INSERT INTO messages (conversation_id, position, role, content, state, model,"
+            " created_at) VALUES (?, (SELECT COALESCE(MAX(position) + 1, 0) FROM messages"
+            " WHERE conversation_id = ?), ?, ?, ?, ?, ?)",
+            (conversation_id, conversation_id, role.value, content, state.value, model, now),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def _touch(
+        self, db: sqlite3.Connection, conversation_id: int, now: float, prompt: ChatMessage | None
+    ) -> None:
+        db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        if prompt is not None:
+            # The first prompt names the conversation, unless the user renamed it already.
+            db.execute(
+                "UPDATE conversations SET title = ? WHERE id = ? AND title = ?",
+                (title_from_prompt(prompt.text or _image_title(prompt)), conversation_id, UNTITLED),
+            )
+
+    def _image_row(self, image: ImagePart) -> tuple[object, ...]:
+        if image.is_remote:
+            sha256, mime, url = None, "", image.url
+        else:
+            sha256, mime = self.images.store_data_url(image.url)
+            url = ""
+        return (sha256, mime, url, image.detail.value, image.width, image.height, image.source)
+
+
+def _image_title(message: ChatMessage) -> str:
+    count = len(message.images)
+    return f"{count} image{'s' if count != 1 else ''}" if count else UNTITLED
+
+
+def _choices_json(choices: Sequence[str]) -> str | None:
+    return json.dumps(list(choices)) if len(choices) > 1 else None
+
+
+def _usage_dict(usage: Usage) -> dict[str, object]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "estimated": usage.estimated,
+    }
+
+
+def _usage_from(text: str | None) -> Usage | None:
+    if not text:
+        return None
+    try:
+        raw = json.loads(text)
+        return Usage(
+            prompt_tokens=int(raw.get("prompt_tokens", 0)),
+            completion_tokens=int(raw.get("completion_tokens", 0)),
+            cached_tokens=int(raw.get("cached_tokens", 0)),
+            reasoning_tokens=int(raw.get("reasoning_tokens", 0)),
+            estimated=bool(raw.get("estimated", False)),
+        )
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _message(row: Any, images: tuple[ImagePart, ...]) -> StoredMessage:
+    (
+        message_id,
+        position,
+        role,
+        content,
+        state,
+        note,
+        model,
+        finish,
+        choices,
+        logprobs,
+        usage,
+        created_at,
+    ) = row
+    return StoredMessage(
+        id=int(message_id),
+        position=int(position),
+        role=Role(str(role)),
+        content=str(content),
+        state=MessageState(str(state)),
+        images=images,
+        note=str(note),
+        model=str(model),
+        finish_reason=str(finish),
+        choices=tuple(json.loads(str(choices))) if choices else (),
+        logprobs=json.loads(str(logprobs)) if logprobs else None,
+        usage=_usage_from(usage if isinstance(usage, str) else None),
+        created_at=float(created_at),
+    )

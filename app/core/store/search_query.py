@@ -1,0 +1,21 @@
+"""Turning what the user types into an FTS5 query that cannot be a syntax error."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """Every word of `text` must match; the last may be a prefix (it may still be typed).
+
+    Words are quoted, so FTS5 operators typed by the user (`AND`, `NEAR`, `"`, `*`, `-`)
+    are searched for as text instead of breaking the query.
+    """
+    words = _WORD.findall(text)
+    if not words:
+        return ""
+    quoted = [f'"{word}"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
