@@ -14,13 +14,18 @@ The last exchange can be redone from the transcript: Regenerate asks again for t
 (the exchange is replaced by a new one for the same message), Edit puts the last message back
 into the composer and sending it replaces that exchange. With several choices (n > 1) all of
 them stream; the conversation continues with the one shown.
+
+With a history (`SavedConversation`), every change is written as it happens: the prompt when it
+is sent, the reply while it streams, how it ended. A reply cut off (stopped, failed, or left
+by a crash) can be continued: Continue streams more text into the same message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 from PySide6.QtCore import QObject, Signal
@@ -30,6 +35,7 @@ from app.core.catalog import lookup
 from app.core.client import ChatClient
 from app.core.events import (
     ChoiceFinished,
+    LogprobsDelta,
     ReplyMeta,
     ResponseStarted,
     RetryScheduled,
@@ -42,15 +48,23 @@ from app.core.messages import ChatMessage, Role
 from app.core.params import ChatParams
 from app.core.problems import UserFacingError
 from app.core.request import build_request, validate
+from app.core.store.records import MessageState, StoredConversation, StoredMessage
+from app.core.store.reply_recorder import ReplyRecorder
+from app.core.store.saved_conversation import (
+    ConversationSettings,
+    ReplyEnding,
+    SavedConversation,
+)
 from app.core.usage import Usage
 from app.ui.background import BackgroundImports
-from app.ui.chat_view import ChatView
+from app.ui.chat_view import ChatView, ShownMessage
 from app.ui.composer import Composer
 from app.ui.error_banner import ErrorBanner
 from app.ui.image_area import Attachment, ImageArea
 from app.ui.request_gauge import DraftRequest, RequestEstimator
 from app.ui.status_bar import SpendTracker, StatusBar
 from app.ui.tasks import report_bug
+from app.ui.transcript import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +74,29 @@ _FINISH_NOTES = {
     "content_filter": "The reply was cut short by the content filter.",
 }
 _RETRY_MESSAGE_MS = 8000
+# Sent (and not kept) after a cut-off reply to have the model carry on where it stopped.
+CONTINUE_PROMPT = (
+    "Continue your previous reply from exactly where it stopped, without repeating any of it "
+    "and without commenting on the interruption."
+)
+NOTHING_ARRIVED_NOTE = "Stopped before any text arrived."
+# A conversation opened from the history shows its last messages first; earlier ones on demand.
+SHOWN_AT_OPEN = 60
+_CONTINUABLE_STATES = frozenset(
+    {MessageState.INTERRUPTED, MessageState.STOPPED, MessageState.FAILED}
+)
 
 
 class NotConnected(UserFacingError):
     """Sending was attempted before any connection was configured."""
+
+
+class SendDeclined(UserFacingError):
+    """The user was asked before sending (the request could cross the budget) and said no."""
+
+
+# Asked after the pre-send estimate, before anything is sent: whether to go ahead.
+ConfirmSpend = Callable[[preflight.RequestEstimate, ChatParams], Awaitable[bool]]
 
 
 @dataclass
@@ -75,6 +108,21 @@ class _Reply:
     selected: int = 0
     model: str = ""
     usage: Usage | None = None
+    # True once text of this request arrived (a continued reply starts with the old text).
+    arrived: bool = False
+    logprobs: dict[int, list[dict[str, object]]] = field(default_factory=dict)
+    # For a continued reply: how it was stored before, to put back if nothing more arrives.
+    continuing: tuple[MessageState, str] | None = None
+
+    def texts(self) -> list[str]:
+        """Every choice's text, in order (for storing n > 1 replies)."""
+        count = max(self.choices, default=-1) + 1
+        return ["".join(self.choices.get(i, ())) for i in range(count)]
+
+    def stored_logprobs(self) -> object:
+        if not self.logprobs:
+            return None
+        return [self.logprobs.get(i, []) for i in range(max(self.logprobs) + 1)]
 
     @property
     def parts(self) -> list[str]:
@@ -107,6 +155,8 @@ class ChatController(QObject):
 
     reply_started = Signal()
     reply_ended = Signal()
+    # Another conversation was opened or a new chat started (None: not stored yet).
+    conversation_opened = Signal(object)
     # The model, parameters or system prompt changed other than by the panel (a new chat).
     parameters_changed = Signal()
     # What the server would reject about the parameters, as sentences (empty when fine).
@@ -124,14 +174,23 @@ class ChatController(QObject):
         system_prompt: str = "",
         params: ChatParams | None = None,
         spend: SpendTracker | None = None,
+        saved: SavedConversation | None = None,
+        confirm_spend: ConfirmSpend | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._confirm_spend = confirm_spend
         self._view = view
         self._composer = composer
         self._banner = banner
         self._status = status
         self._spend = spend
+        self._saved = saved
+        # The stored messages of an opened conversation, for showing earlier ones on demand.
+        self._stored: tuple[StoredMessage, ...] = ()
+        self._first_shown = 0
+        # How the last reply was stored, when it was cut off and can be continued.
+        self._cut_off: tuple[MessageState, str] | None = None
         self._model = model
         self._client = client
         self._no_client: UserFacingError = NotConnected(
@@ -170,6 +229,8 @@ class ChatController(QObject):
         view.edit_requested.connect(self.on_view_edit_requested)
         view.edit_cancelled.connect(self.on_view_edit_cancelled)
         view.choice_selected.connect(self.on_view_choice_selected)
+        view.continue_requested.connect(self.on_view_continue_requested)
+        view.earlier_requested.connect(self.on_view_earlier_requested)
 
     @property
     def conversation(self) -> tuple[ChatMessage, ...]:
@@ -189,6 +250,11 @@ class ChatController(QObject):
         return self._model
 
     @property
+    def conversation_id(self) -> int | None:
+        """The open conversation's id in the history (None until its first message is sent)."""
+        return self._saved.conversation_id if self._saved is not None else None
+
+    @property
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 
@@ -203,18 +269,28 @@ class ChatController(QObject):
         self._model = model
         self.parameters_changed.emit()
         self._check_parameters()
+        self._save_settings()
 
     def set_params(self, params: ChatParams) -> None:
         """Use `params` for this conversation from its next request on."""
         self.params = params
         self._check_parameters()
         self.estimator.schedule()
+        self._save_settings()
 
     def set_system_prompt(self, system_prompt: str) -> None:
         """Use `system_prompt` for this conversation from its next request on."""
         self._system_prompt = system_prompt
         self._check_parameters()
         self.estimator.schedule()
+        self._save_settings()
+
+    def _settings(self) -> ConversationSettings:
+        return ConversationSettings(self._model, self._system_prompt, self.params)
+
+    def _save_settings(self) -> None:
+        if self._saved is not None:
+            self._saved.update_settings(self._settings())
 
     def set_defaults(self, *, model: str, system_prompt: str) -> None:
         """What the next new chat starts from (the settings' default model and system prompt)."""
@@ -283,7 +359,7 @@ class ChatController(QObject):
             return
         start, message = last
         self._stop_editing()
-        del self._conversation[start:]
+        self._forget_from(start)
         self._view.remove_last_exchange()
         self.send(message.text, message=message)
 
@@ -305,7 +381,10 @@ class ChatController(QObject):
         if self.busy and self._reply is not None:
             self._reply.selected = choice
         elif self._conversation and self._conversation[-1].role is Role.ASSISTANT:
-            self._conversation[-1] = ChatMessage.assistant(self._view.last_reply_text())
+            text = self._view.last_reply_text()
+            self._conversation[-1] = ChatMessage.assistant(text)
+            if self._saved is not None:
+                self._saved.set_content(len(self._conversation) - 1, text)
 
     def _last_exchange(self) -> tuple[int, ChatMessage] | None:
         """Where the last user message is in the conversation, and that message."""
@@ -325,7 +404,7 @@ class ChatController(QObject):
         self._stop_editing()
         if edited is None or last is None:
             return None
-        del self._conversation[last[0] :]
+        self._forget_from(last[0])
         self._view.remove_last_exchange()
         return ChatMessage.user(prompt, edited.images + tuple(i.part for i in images))
 
@@ -353,7 +432,7 @@ class ChatController(QObject):
         if failed is None:
             self.on_composer_submitted()
             return
-        del self._conversation[failed.start :]
+        self._forget_from(failed.start)
         self._view.rollback_turn()
         self.send(failed.prompt, failed.images)
 
@@ -393,12 +472,74 @@ class ChatController(QObject):
         self._failed_turn = None
         self._reply = None
         self._editing = None
+        self._stored = ()
+        self._first_shown = 0
+        self._cut_off = None
+        if self._saved is not None:
+            self._saved.open(None)
         self._view.clear_conversation()
         self._banner.clear_problem()
         self._status.clear_usage()
         self.parameters_changed.emit()
         self._check_parameters()
         self._composer.setFocus()
+        self.conversation_opened.emit(None)
+
+    def open_conversation(
+        self, stored: StoredConversation, *, at_position: int | None = None
+    ) -> None:
+        """Show `stored` (stopping any reply) and continue it from now on.
+
+        Only the last messages are drawn at first, or from `at_position` on (a search hit,
+        scrolled to the top); earlier ones come on demand.
+        """
+        self._generation += 1
+        self.stop()
+        self._conversation = [message.as_chat_message() for message in stored.messages]
+        self._stored = stored.messages
+        self._model = stored.model
+        self.params = stored.params
+        self._system_prompt = stored.system_prompt
+        self._failed_turn = None
+        self._reply = None
+        self._editing = None
+        if self._saved is not None:
+            self._saved.open(stored.id)
+        last = stored.messages[-1] if stored.messages else None
+        cut_off = (
+            last is not None
+            and last.role is Role.ASSISTANT
+            and (last.state in _CONTINUABLE_STATES or last.finish_reason == "length")
+        )
+        self._cut_off = (last.state, last.note) if cut_off and last is not None else None
+        first = max(0, len(stored.messages) - SHOWN_AT_OPEN)
+        if at_position is not None:
+            first = min(first, max(0, at_position))
+        self._view.clear_conversation()
+        self._banner.clear_problem()
+        self._status.clear_usage()
+        self._show_stored_from(first)
+        self._view.set_continuable(cut_off)
+        if at_position is not None:
+            self._view.scroll_to_message(at_position - first)
+        self.parameters_changed.emit()
+        self._check_parameters()
+        self.conversation_opened.emit(stored.id)
+
+    def on_view_earlier_requested(self) -> None:
+        """Draw the whole conversation, keeping in view the message that was at the top."""
+        if self.busy or self._first_shown == 0:
+            return
+        previous = self._first_shown
+        self._view.clear_conversation()
+        self._show_stored_from(0)
+        self._view.set_continuable(self._cut_off is not None)
+        self._view.scroll_to_message(previous)
+
+    def _show_stored_from(self, first: int) -> None:
+        self._first_shown = first
+        self._view.show_messages([_shown_stored(m) for m in self._stored[first:]])
+        self._view.set_earlier_count(first)
 
     async def run_turn(
         self,
@@ -421,21 +562,75 @@ class ChatController(QObject):
         else:
             shown = _shown_message(message)
         self._conversation.append(message)
+        self._cut_off = None
         self._check_parameters()
         self._view.add_user_message(shown)
         self._view.begin_reply(self._model, choices=self.params.n or 1)
         self.reply_started.emit()
         reply = self._reply = _Reply()
+        recorder = None
+        if self._saved is not None:
+            self._saved.add_user(message, self._settings())
+            recorder = self._saved.begin_reply(self._model, _snapshot(reply))
+        await self._run(reply, recorder, generation, start, prompt)
+
+    def on_view_continue_requested(self) -> None:
+        """Carry on a cut-off last reply: more text streams into the same message."""
+        if self.busy or not self._conversation or self._conversation[-1].role is not Role.ASSISTANT:
+            return
+        if not self._conversation[-1].text:
+            self.on_view_regenerate_requested()
+            return
+        self._stop_editing()
+        task = asyncio.ensure_future(self.run_continuation())
+        self._task = task
+        task.add_done_callback(self._on_task_done)
+
+    async def run_continuation(self) -> None:
+        generation = self._generation
+        position = len(self._conversation) - 1
+        partial = self._conversation[position].text
+        self._failed_turn = None
+        self._banner.clear_problem()
+        self._status.clear_usage()
+        self._view.reopen_last_reply(self._model, partial)
+        self.reply_started.emit()
+        reply = self._reply = _Reply(continuing=self._cut_off or (MessageState.STOPPED, ""))
+        reply.choices[0] = [partial]
+        self._cut_off = None
+        recorder = None
+        if self._saved is not None:
+            recorder = self._saved.resume_reply(position, _snapshot(reply))
+        await self._run(reply, recorder, generation, position, "")
+
+    async def _run(
+        self,
+        reply: _Reply,
+        recorder: ReplyRecorder | None,
+        generation: int,
+        start: int,
+        prompt: str,
+    ) -> None:
+        """Stream `reply` and end the turn however the stream ends."""
         try:
-            await self._stream(reply)
+            await self._stream(reply, recorder)
         except asyncio.CancelledError:
             if generation == self._generation:
-                self._end_stopped(start, prompt, reply)
+                self._end_stopped(start, prompt, reply, recorder)
+            else:
+                # The user moved to another conversation: this one keeps what arrived.
+                self._store_ending(recorder, reply, MessageState.STOPPED, _stopped_note(reply))
             raise
+        except SendDeclined:
+            # The user's own choice: nothing to report, the draft goes back as it was.
+            if reply.continuing is not None:
+                self._put_back(reply, recorder)
+            else:
+                self._withdraw(start, prompt, recorder)
         except UserFacingError as failure:
-            self._end_failed(start, prompt, reply, failure)
+            self._end_failed(start, prompt, reply, recorder, failure)
         else:
-            self._end_finished(reply)
+            self._end_finished(reply, recorder)
         finally:
             # A pasted picture can be tens of MB; a failed turn keeps its own reference.
             self._sending = ()
@@ -445,7 +640,7 @@ class ChatController(QObject):
         if reply.usage is not None and self._spend is not None:
             await self._spend.add(reply.model or self._model, reply.usage)
 
-    async def _stream(self, reply: _Reply) -> None:
+    async def _stream(self, reply: _Reply, recorder: ReplyRecorder | None = None) -> None:
         client = self._client
         if client is None:
             raise self._no_client
@@ -453,6 +648,10 @@ class ChatController(QObject):
         # back) but are not sent.
         params = self.params.without_unsupported(lookup(self._model))
         messages = self._with_system_prompt()
+        if reply.continuing is not None:
+            # One continuation of the reply shown, not several alternatives.
+            params = replace(params, n=None)
+            messages.append(ChatMessage.user(CONTINUE_PROMPT))
         body = build_request(self._model, messages, params)
         # Counting tokens imports tiktoken in a worker thread; it must not overlap the SDK
         # import, which may still be running just after start-up, nor Pillow's (concurrent
@@ -463,8 +662,12 @@ class ChatController(QObject):
             None, preflight.estimate, self._model, messages, params
         )
         preflight.ensure_fits(estimate)
+        if self._confirm_spend is not None and not await self._confirm_spend(estimate, params):
+            raise SendDeclined("Not sent")
         async for event in client.stream_chat(body, on_retry=self.on_client_retry_scheduled):
             self._apply(event, reply)
+            if recorder is not None and reply.arrived:
+                recorder.changed()
 
     def _apply(self, event: StreamEvent, reply: _Reply) -> None:
         match event:
@@ -474,7 +677,13 @@ class ChatController(QObject):
                 reply.model = model
             case TextDelta(choice=choice, text=text):
                 reply.choices.setdefault(choice, []).append(text)
+                reply.arrived = True
                 self._view.append_reply(text, choice)
+            case LogprobsDelta(choice=choice, tokens=tokens):
+                reply.logprobs.setdefault(choice, []).extend(
+                    {"token": t.token, "logprob": t.logprob, "top": [list(a) for a in t.top]}
+                    for t in tokens
+                )
             case ChoiceFinished(choice=choice, reason=reason):
                 reply.finish_reasons[choice] = reason
             case UsageReported(usage=usage):
@@ -489,34 +698,102 @@ class ChatController(QObject):
             _RETRY_MESSAGE_MS,
         )
 
-    def _end_finished(self, reply: _Reply) -> None:
-        self._conversation.append(ChatMessage.assistant(reply.text))
-        self._view.end_reply(choice_notes=reply.notes())
+    def _end_finished(self, reply: _Reply, recorder: ReplyRecorder | None) -> None:
+        self._keep_reply(reply)
+        notes = reply.notes()
+        self._view.end_reply(choice_notes=notes)
+        if reply.finish_reason == "length":
+            self._cut_off = (MessageState.COMPLETE, notes.get(reply.selected, ""))
+            self._view.set_continuable(True)
+        self._store_ending(recorder, reply, MessageState.COMPLETE, notes.get(reply.selected, ""))
 
-    def _end_stopped(self, start: int, prompt: str, reply: _Reply) -> None:
-        if reply.parts:
-            self._conversation.append(ChatMessage.assistant(reply.text))
+    def _end_stopped(
+        self, start: int, prompt: str, reply: _Reply, recorder: ReplyRecorder | None
+    ) -> None:
+        if reply.arrived:
+            self._keep_reply(reply)
             self._view.end_reply(STOPPED_NOTE)
+            self._cut_off = (MessageState.STOPPED, STOPPED_NOTE)
+            self._view.set_continuable(True)
+            self._store_ending(recorder, reply, MessageState.STOPPED, STOPPED_NOTE)
+        elif reply.continuing is not None:
+            self._put_back(reply, recorder)
         else:
-            self._withdraw(start, prompt)
+            self._withdraw(start, prompt, recorder)
 
-    def _end_failed(self, start: int, prompt: str, reply: _Reply, failure: UserFacingError) -> None:
+    def _end_failed(
+        self,
+        start: int,
+        prompt: str,
+        reply: _Reply,
+        recorder: ReplyRecorder | None,
+        failure: UserFacingError,
+    ) -> None:
         log.info("reply failed: %s", failure)
-        if reply.parts:
-            self._conversation.append(ChatMessage.assistant(reply.text))
-            self._view.end_reply(f"Cut off: {failure.headline}.")
-            self._failed_turn = _FailedTurn(prompt, start, self._sending)
-            can_retry = True
+        if reply.arrived:
+            note = f"Cut off: {failure.headline}."
+            self._keep_reply(reply)
+            self._view.end_reply(note)
+            self._cut_off = (MessageState.FAILED, note)
+            self._view.set_continuable(True)
+            self._store_ending(recorder, reply, MessageState.FAILED, note)
+            # Retry asks for the whole turn again; a continued reply is carried on instead.
+            can_retry = reply.continuing is None
+            if can_retry:
+                self._failed_turn = _FailedTurn(prompt, start, self._sending)
+        elif reply.continuing is not None:
+            self._put_back(reply, recorder)
+            can_retry = False
         else:
-            self._withdraw(start, prompt)
+            self._withdraw(start, prompt, recorder)
             can_retry = isinstance(failure, ApiFailure) and failure.retryable
         retry_after = failure.retry_after if isinstance(failure, ApiFailure) else None
         self._banner.show_problem(
             failure.headline, failure.remedy, can_retry=can_retry, retry_after=retry_after
         )
 
-    def _withdraw(self, start: int, prompt: str) -> None:
+    def _keep_reply(self, reply: _Reply) -> None:
+        message = ChatMessage.assistant(reply.text)
+        if reply.continuing is not None:
+            self._conversation[-1] = message
+        else:
+            self._conversation.append(message)
+
+    def _put_back(self, reply: _Reply, recorder: ReplyRecorder | None) -> None:
+        """Nothing more arrived for a continued reply: it stays as it was, still continuable."""
+        assert reply.continuing is not None
+        state, note = reply.continuing
+        self._view.end_reply(note)
+        self._cut_off = reply.continuing
+        self._view.set_continuable(True)
+        self._store_ending(recorder, reply, state, note)
+
+    def _store_ending(
+        self, recorder: ReplyRecorder | None, reply: _Reply, state: MessageState, note: str
+    ) -> None:
+        if self._saved is None or recorder is None:
+            return
+        ending = ReplyEnding(
+            content=reply.text,
+            state=state,
+            note=note,
+            model=reply.model or None,
+            finish_reason=reply.finish_reason,
+            choices=reply.texts(),
+            logprobs=reply.stored_logprobs(),
+            usage=reply.usage,
+        )
+        self._saved.finish_reply(recorder, ending)
+
+    def _forget_from(self, start: int, recorder: ReplyRecorder | None = None) -> None:
+        """Drop messages `start`… from the conversation and from the history."""
         del self._conversation[start:]
+        self._cut_off = None
+        if self._saved is not None:
+            self._saved.remove_from(start, recorder)
+
+    def _withdraw(self, start: int, prompt: str, recorder: ReplyRecorder | None = None) -> None:
+        self._forget_from(start, recorder)
         self._view.rollback_turn()
         self._composer.restore_draft(prompt)
         if self._images is not None:
@@ -548,6 +825,26 @@ class ChatController(QObject):
             self._task = None
         # A failed request is handled inside the turn; what escapes it is a bug.
         report_bug(task)
+
+
+def _snapshot(reply: _Reply) -> Callable[[], tuple[str, list[str]]]:
+    return lambda: (reply.text, reply.texts())
+
+
+def _stopped_note(reply: _Reply) -> str:
+    return STOPPED_NOTE if reply.arrived or reply.continuing else NOTHING_ARRIVED_NOTE
+
+
+def _shown_stored(message: StoredMessage) -> ShownMessage:
+    """A stored message as the transcript shows it."""
+    if message.role is Role.USER:
+        return ShownMessage(Speaker.USER, "You", [_shown_message(message.as_chat_message())])
+    texts = list(message.choices) or [message.content]
+    selected = texts.index(message.content) if message.content in texts else 0
+    note = message.note or _FINISH_NOTES.get(message.finish_reason, "")
+    if not message.content and message.state is MessageState.INTERRUPTED:
+        note = "Interrupted before any text arrived."
+    return ShownMessage(Speaker.ASSISTANT, message.model or "Assistant", texts, selected, note)
 
 
 def _shown_message(message: ChatMessage) -> str:

@@ -11,8 +11,9 @@ loaded, and only http(s) links do anything: they open in the system browser when
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
@@ -26,7 +27,7 @@ from PySide6.QtGui import (
     QTextDocument,
     QTextOption,
 )
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtWidgets import QPushButton, QTextBrowser, QWidget
 
 from app.ui.markdown.highlight import CodeHighlighter
 from app.ui.markdown.links import InternalLinks, is_web_link
@@ -53,6 +54,17 @@ def _copy_to_clipboard(text: str) -> None:
     QGuiApplication.clipboard().setText(text)
 
 
+@dataclass(frozen=True)
+class ShownMessage:
+    """A finished message to show as it was stored: its text per choice and any note."""
+
+    speaker: Speaker
+    title: str
+    texts: Sequence[str]
+    selected: int = 0
+    note: str = ""
+
+
 EMPTY_HINT = "Your conversation appears here  ·  Esc stops a reply  ·  Ctrl+N starts a new chat"
 
 
@@ -70,6 +82,9 @@ class ChatView(QTextBrowser):
     edit_requested = Signal()
     edit_cancelled = Signal()
     choice_selected = Signal(int)
+    continue_requested = Signal()
+    # The user asked to see the messages before the first one shown.
+    earlier_requested = Signal()
 
     def __init__(
         self,
@@ -103,6 +118,7 @@ class ChatView(QTextBrowser):
         self._pending: list[str] = []
         self._turn_start: int | None = None
         self._editing = False
+        self._continuable = False
         self._acted: list[Message] = []
         self._follow = True
         self._updating = False
@@ -115,6 +131,13 @@ class ChatView(QTextBrowser):
         self._flush_timer.setInterval(FRAME_MS)
         self._flush_timer.timeout.connect(self.flush)
         self.anchorClicked.connect(self.on_anchor_clicked)
+        # Over the top of the view, not in the document: the transcript only grows at the end.
+        self.earlier_button = QPushButton(self.viewport())
+        self.earlier_button.setObjectName("earlierMessagesButton")
+        self.earlier_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.earlier_button.setAccessibleName("Show earlier messages")
+        self.earlier_button.clicked.connect(self.earlier_requested)
+        self.earlier_button.hide()
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self.on_scrollbar_value_changed)
         bar.rangeChanged.connect(self.on_scrollbar_range_changed)
@@ -173,15 +196,83 @@ class ChatView(QTextBrowser):
         self._live = None
         self._turn_start = None
         self._editing = False
+        self._continuable = False
         self._acted = []
         self._draw_cost = 0.0
         self._transcript.clear()
         self._follow = True
+        self.set_earlier_count(0)
+
+    def show_messages(self, messages: Sequence[ShownMessage]) -> None:
+        """Add finished messages at the end (a conversation opened from the history)."""
+        self.flush()
+        with self._keeping_scroll():
+            for shown in messages:
+                count = max(1, len(shown.texts))
+                message = self._transcript.add(shown.speaker, shown.title, choices=count)
+                for choice, text in enumerate(shown.texts):
+                    self._transcript.write(message, text, choice)
+                message.selected = min(max(shown.selected, 0), count - 1)
+                self._transcript.draw(message, message.text())
+                message.note = shown.note
+                self._transcript.finish(message)
+            self._turn_start = None
+            self._refresh_acts()
+
+    def set_earlier_count(self, count: int) -> None:
+        """Offer to show `count` earlier messages (0 hides the offer)."""
+        if count <= 0:
+            self.earlier_button.hide()
+            return
+        noun = "message" if count == 1 else "messages"
+        self.earlier_button.setText(f"Show {count:,} earlier {noun}")
+        self.earlier_button.adjustSize()
+        self._place_earlier_button()
+        self.earlier_button.show()
+
+    def _place_earlier_button(self) -> None:
+        button = self.earlier_button
+        button.move(max(0, (self.viewport().width() - button.width()) // 2), 6)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._place_earlier_button()
+
+    def scroll_to_message(self, index: int) -> None:
+        """Bring message `index` (of those shown) to the top of the view and stop following."""
+        messages = self._transcript.messages
+        if not 0 <= index < len(messages):
+            return
+        self.flush()
+        self._follow = False
+        top = self.document().documentLayout().blockBoundingRect(
+            self.document().findBlock(messages[index].start.position())
+        )
+        bar = self.verticalScrollBar()
+        bar.setValue(min(bar.maximum(), max(0, int(top.top()) - 8)))
+        self._last_value = bar.value()
+
+    def set_continuable(self, continuable: bool) -> None:
+        """Offer Continue on the last reply (it was cut off and can be carried on)."""
+        self._continuable = continuable
+        self._refresh_acts()
+
+    def reopen_last_reply(self, label: str, prefix: str) -> None:
+        """Stream more text into the last reply: it is shown again from `prefix` and grows."""
+        reply = self._last(Speaker.ASSISTANT)
+        if reply is None or reply is not self._transcript.messages[-1]:
+            return
+        self._continuable = False
+        self._remove_from(len(self._transcript.messages) - 1)
+        self.begin_reply(label)
+        self.append_reply(prefix)
+        self.flush()
 
     def add_user_message(self, text: str) -> None:
         """Start a new turn with the user's message."""
         self.flush()
         self._editing = False
+        self._continuable = False
         with self._keeping_scroll():
             self._turn_start = len(self._transcript.messages)
             message = self._transcript.add(Speaker.USER, "You")
@@ -307,6 +398,8 @@ class ChatView(QTextBrowser):
             self.edit_cancelled.emit()
         elif action.name == "regenerate" and message is self._last(Speaker.ASSISTANT):
             self.regenerate_requested.emit()
+        elif action.name == "continue" and message is self._last(Speaker.ASSISTANT):
+            self.continue_requested.emit()
 
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         # Nothing in the transcript refers to a resource, and model text must never make the
@@ -418,6 +511,8 @@ class ChatView(QTextBrowser):
                 acts = (Act.CANCEL_EDIT, Act.COPY) if editing else (Act.EDIT, Act.COPY)
             elif message is last_reply and idle:
                 acts = (Act.COPY, Act.REGENERATE)
+                if self._continuable:
+                    acts = (Act.COPY, Act.CONTINUE, Act.REGENERATE)
             self._transcript.set_acts(message, acts, editing=editing)
             self._transcript.set_switchable(message, message is last_reply)
         self._acted = [m for m in (last_user, last_reply) if m is not None]

@@ -46,6 +46,7 @@ class Act(StrEnum):
     EDIT = "Edit"
     CANCEL_EDIT = "Cancel edit"
     REGENERATE = "Regenerate"
+    CONTINUE = "Continue"
 
 
 @dataclass(eq=False)

@@ -16,6 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from app.core.catalog import CATALOG
 from app.core.client import ChatClient, ConnectionConfig
+from app.core.store.history import History
+from app.core.store.saved_conversation import SavedConversation
 from app.simulator import SimulatorServer
 from app.ui.chat_controller import ChatController
 from app.ui.main_window import MainWindow
@@ -93,7 +95,9 @@ def open_chat(qtbot: QtBot, run: Runner[Any]) -> Iterator[Callable[..., ChatWind
     """Build and show a chat window talking to `base_url` with `api_key`."""
     opened: list[ChatWindow] = []
 
-    def open_window(base_url: str, api_key: str = TEST_KEY) -> ChatWindow:
+    def open_window(
+        base_url: str, api_key: str = TEST_KEY, history: History | None = None
+    ) -> ChatWindow:
         client = ChatClient(ConnectionConfig(api_key=api_key, base_url=base_url, max_retries=0))
         window = MainWindow(CATALOG, MODEL)
         controller = ChatController(
@@ -103,6 +107,7 @@ def open_chat(qtbot: QtBot, run: Runner[Any]) -> Iterator[Callable[..., ChatWind
             status=window.status,
             model=MODEL,
             client=client,
+            saved=SavedConversation(history) if history is not None else None,
             parent=window,
         )
         window.bind(controller)

@@ -161,13 +161,16 @@ class History:
                 "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
                 (self._clock() - older_than_s,),
             )
-        used = {
-            str(row[0])
-            for row in self._query(
-                "SELECT DISTINCT sha256 FROM message_images WHERE sha256 IS NOT NULL"
-            )
-        }
-        self.images.remove_unused(used)
+            # Inside the write lock: `add_message` (perhaps in another process) stores its
+            # files under the same lock, so a file cannot be removed between being found
+            # present there and its row being committed.
+            used = {
+                str(row[0])
+                for row in db.execute(
+                    "SELECT DISTINCT sha256 FROM message_images WHERE sha256 IS NOT NULL"
+                )
+            }
+            self.images.remove_unused(used)
         return cursor.rowcount
 
     def conversation_count(self) -> int:
@@ -251,9 +254,11 @@ class History:
         model: str = "",
     ) -> int:
         """Append `message` (with its images) to the conversation; its id."""
-        stored_images = [self._image_row(image) for image in message.images]
         now = self._clock()
         with self._transaction() as db:
+            # Files are written under the write lock so `purge_deleted` cannot remove one
+            # that this message is about to reference.
+            stored_images = [self._image_row(image) for image in message.images]
             message_id = self._insert(
                 db, conversation_id, message.role, message.text, state, model, now
             )
@@ -312,6 +317,33 @@ class History:
                     None if usage is None else json.dumps(_usage_dict(usage)),
                     message_id,
                 ),
+            )
+
+    def resume_reply(self, conversation_id: int, position: int) -> int:
+        """Mark the reply at `position` streaming again (it is being continued); its id."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT id FROM messages WHERE conversation_id = ? AND position = ?",
+                (conversation_id, position),
+            ).fetchone()
+            if row is None:
+                raise ConversationNotFound(conversation_id)
+            db.execute(
+                "UPDATE messages SET state = ?, note = '' WHERE id = ?",
+                (MessageState.STREAMING.value, row[0]),
+            )
+            db.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?",
+                (self._clock(), conversation_id),
+            )
+        return int(row[0])
+
+    def set_message_content(self, conversation_id: int, position: int, content: str) -> None:
+        """Replace the text of the message at `position` (another choice was picked)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE messages SET content = ? WHERE conversation_id = ? AND position = ?",
+                (content, conversation_id, position),
             )
 
     def remove_messages_from(self, conversation_id: int, position: int) -> None:
