@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from PySide6.QtGui import (
     QFont,
@@ -32,6 +33,30 @@ from app.ui.markdown.render import MarkdownRenderer
 from app.ui.markdown.stream import MarkdownStream, remove_after
 
 MESSAGE_PADDING_PX = 12
+# Only the last few messages ever change (a new turn re-draws the previous one's links);
+# older ones are frozen (see `Transcript._freeze_old`).
+LIVE_MESSAGES = 4
+
+
+class Anchor(Protocol):
+    def position(self) -> int: ...
+
+
+class FixedAnchor:
+    """A position nothing is ever inserted before again, so it never moves.
+
+    Qt updates every live QTextCursor of a document on every edit: with a cursor or two per
+    message, each streamed word would cost more in a long conversation, and opening a
+    2,000-message one took 14 s instead of 3.
+    """
+
+    __slots__ = ("_position",)
+
+    def __init__(self, position: int) -> None:
+        self._position = position
+
+    def position(self) -> int:
+        return self._position
 
 
 class Speaker(StrEnum):
@@ -57,11 +82,11 @@ class Message:
     speaker: Speaker
     title: str
     # At the start of the header line; it stays there when text is inserted at the start.
-    start: QTextCursor
+    start: Anchor
     # The tinted box of a user message (replies have none).
     frame: QTextFrame | None
     # Where removing the message cuts the document.
-    cut: QTextCursor
+    cut: Anchor
     parts: list[list[str]]
     selected: int = 0
     # Fixed when the message is created: a tab line is drawn only for more than one.
@@ -117,10 +142,20 @@ class Transcript:
             switchable=choices > 1,
         )
         self.messages.append(message)
+        self._freeze_old()
         self._draw_header(message)
         self._draw_strip(message)
         self._start_body(message)
         return message
+
+    def _freeze_old(self) -> None:
+        """Trade the live cursors of messages that can no longer change for fixed positions."""
+        for message in reversed(self.messages[:-LIVE_MESSAGES]):
+            if isinstance(message.start, FixedAnchor):
+                break  # older ones were frozen before
+            message.start = FixedAnchor(message.start.position())
+            message.cut = FixedAnchor(message.cut.position())
+            self._forget(message)
 
     def write(self, message: Message, text: str, choice: int = 0) -> bool:
         """Record `text` for `choice`; True when it is the choice on screen (to be drawn)."""
@@ -197,6 +232,7 @@ class Transcript:
             self._draw_header(message)
             self._draw_strip(message)
             self._redraw_body(message)
+            self._freeze_old()
 
     # Drawing
 
