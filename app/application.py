@@ -38,14 +38,28 @@ from app.core.resources import resource_path
 from app.core.secrets import SecretStoreUnavailable
 from app.core.settings import SettingsChange
 from app.core.store.database import DatabaseTooNew
+from app.core.store.history import History
 from app.core.store.ledger import UsageLedger
+from app.core.store.records import StoredConversation
+from app.core.store.saved_conversation import SavedConversation
+from app.platform.single_instance import (
+    QUICK_ASK,
+    SHOW,
+    InstanceUnreachable,
+    SingleInstance,
+    become_primary,
+)
+from app.ui.budget_guard import BudgetGuard
 from app.ui.chat_controller import ChatController
+from app.ui.companion import Companion
+from app.ui.conversation_browser import ConversationBrowser
 from app.ui.import_hook import drop_feature_import_hook
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import CONNECTION_FIELDS, SettingsDialog
 from app.ui.status_bar import ConnectionState, SpendTracker
 from app.ui.tasks import report_bug
 from app.ui.theme import ThemeController
+from app.ui.usage_window import UsageWindow
 from app.wiring import AppContext, demo_simulator
 
 if TYPE_CHECKING:
@@ -74,6 +88,14 @@ def run_gui(
     drop_feature_import_hook()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    # A Chatdesk already running on this data folder takes the request, and this launch ends.
+    try:
+        instance = become_primary(context.paths.data_dir, QUICK_ASK if quick_ask else SHOW)
+    except InstanceUnreachable as stuck:
+        sys.stderr.write(f"{stuck.headline}\n{stuck.remedy}\n")
+        return 1
+    if instance is None:
+        return 0
     app.setApplicationName("Chatdesk")
     app.setDesktopFileName("chatdesk")
     app.setWindowIcon(QIcon(str(resource_path("icons", "chatdesk-256.png"))))
@@ -92,11 +114,9 @@ def run_gui(
         base_url=base_url,
         exit_after_shown=context.environ.get(EXIT_AFTER_SHOWN_ENV) == "1",
         theme=theme,
+        quick_ask=quick_ask,
+        instance=instance,
     )
-    if quick_ask:
-        # The quick-ask popup does not exist yet; the main window with its composer focused is
-        # the nearest thing to it.
-        log.info("--quick-ask: opening the main window")
     with excepthook_installed(session.report_bug):
         return run_event_loop(app, session.run())
 
@@ -131,6 +151,15 @@ def excepthook_installed(report: Callable[[ExcInfo], None]) -> Iterator[None]:
         sys.excepthook = previous
 
 
+def _open_history(context: AppContext) -> tuple[History | None, str]:
+    """The conversation history, or None and why, when the database cannot be opened."""
+    try:
+        return context.history(), ""
+    except (sqlite3.Error, DatabaseTooNew, OSError) as exc:
+        log.error("history unavailable, conversations will not be kept: %s", exc)
+        return None, str(exc)
+
+
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -148,11 +177,15 @@ class GuiSession:
         exit_after_shown: bool = False,
         clock: Callable[[], float] = time.perf_counter,
         theme: ThemeController | None = None,
+        quick_ask: bool = False,
+        instance: SingleInstance | None = None,
     ) -> None:
         self._context = context
         self._theme = theme
+        self._quick_ask = quick_ask
         self._ledger: UsageLedger | None = None
         self._settings_dialog: SettingsDialog | None = None
+        self._usage_window: UsageWindow | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._simulator: SimulatorServer | None = None
         self._demo = demo
@@ -177,6 +210,19 @@ class GuiSession:
             image_detail=settings.image_detail,
         )
         self.spend = SpendTracker(self.window.status)
+        self.history, self._history_problem = _open_history(context)
+        saved = (
+            SavedConversation(
+                self.history,
+                on_error=self.on_history_write_failed,
+                on_changed=self.on_history_conversation_saved,
+            )
+            if self.history is not None
+            else None
+        )
+        self.budget = BudgetGuard(
+            self.spend, context.settings_store, self.window.status, parent=self.window
+        )
         self.controller = ChatController(
             view=self.window.chat_view,
             composer=self.window.composer,
@@ -185,12 +231,51 @@ class GuiSession:
             model=settings.default_model,
             system_prompt=settings.system_prompt,
             spend=self.spend,
+            confirm_spend=self.budget.confirm_spend,
+            saved=saved,
             parent=self.window,
         )
         self.window.bind(self.controller)
+        self.browser = (
+            ConversationBrowser(
+                history=self.history,
+                controller=self.controller,
+                sidebar=self.window.sidebar,
+                banner=self.window.banner,
+                track=self.track,
+                parent=self.window,
+            )
+            if self.history is not None
+            else None
+        )
+        if self.history is None:
+            self.window.sidebar.setEnabled(False)
+        self.window.set_exporter(self.stored_conversation)
         self.window.demo_requested.connect(self.on_window_demo_requested)
         self.window.settings_requested.connect(self.on_window_settings_requested)
+        self.window.usage_requested.connect(self.on_window_usage_requested)
+        self.budget.usage_requested.connect(self.on_window_usage_requested)
         self._unsubscribe = context.settings_store.subscribe(self.on_settings_changed)
+        # The tray, the global hotkey and the quick-ask popup (built now, shown in an instant).
+        self.companion = Companion(
+            window=self.window,
+            new_chat=self.controller.new_chat,
+            settings_store=context.settings_store,
+            hotkey=context.hotkey_backend(),
+            tray_available=context.tray_available(),
+            quick_ask_command=context.quick_ask_command(),
+            client=lambda: self._client,
+            background=self.controller.background,
+            history=context.history,
+            spend=self.spend,
+            notices=context.notices(),
+            instance=instance,
+            parent=self.window,
+        )
+        self.companion.settings_requested.connect(self.on_window_settings_requested)
+        self.companion.open_conversation_requested.connect(
+            self.on_companion_open_conversation_requested
+        )
 
     @property
     def client(self) -> ChatClient | None:
@@ -201,16 +286,35 @@ class GuiSession:
         """The settings dialog, once it has been opened."""
         return self._settings_dialog
 
+    @property
+    def usage_window(self) -> UsageWindow | None:
+        """The Usage window, once it has been opened."""
+        return self._usage_window
+
     async def run(self) -> int:
         """Show the window, connect, and wait until the window is closed."""
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._on_loop_exception)
         closed: asyncio.Future[None] = loop.create_future()
         self.window.closed.connect(functools.partial(_resolve, closed))
+        self.companion.quit_requested.connect(functools.partial(_resolve, closed))
         self.window.status.show_connection(ConnectionState.STARTING)
-        self.window.show()
-        await self._until_exposed()
-        log.info("window shown after %.0f ms", self._elapsed_ms())
+        if self.companion.starts_in_tray(self._quick_ask):
+            self.companion.open_quick_ask()
+        else:
+            self.window.show()
+            await self._until_exposed()
+            log.info("window shown after %.0f ms", self._elapsed_ms())
+            if self._quick_ask:
+                self.companion.open_quick_ask()
+        self.companion.start()
+        if self.browser is not None:
+            self.track(self.browser.tidy())
+        else:
+            self.window.banner.show_problem(
+                "The history could not be opened: conversations will not be kept this time",
+                self._history_problem,
+            )
         startup = self.track(self.connect())
         try:
             await (startup if self._exit_after_shown else closed)
@@ -264,6 +368,36 @@ class GuiSession:
         self.window.show_chat()
         await self._use(config, DEMO_WHERE)
 
+    def stored_conversation(self) -> StoredConversation | None:
+        """The open conversation as the history holds it (None before its first message)."""
+        conversation_id = self.controller.conversation_id
+        if self.history is None or conversation_id is None:
+            return None
+        return self.history.load(conversation_id)
+
+    def on_history_write_failed(self, error: Exception) -> None:
+        self.window.banner.show_problem(
+            "The conversation could not be saved to the history",
+            f"It stays open here; check the disk space and the data folder ({error}).",
+        )
+
+    def on_history_conversation_saved(self, conversation_id: int) -> None:
+        if self.browser is not None:
+            self.browser.on_conversation_saved(conversation_id)
+
+    def on_companion_open_conversation_requested(self, conversation_id: int) -> None:
+        """'Open in Chatdesk' from the quick-ask popup: the main window continues it."""
+        self.open_conversation(conversation_id)
+
+    def open_conversation(self, conversation_id: int) -> None:
+        """Show the main window with the stored conversation `conversation_id` open."""
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+        if self.browser is not None:
+            self.window.sidebar.refresh()
+            self.browser.open(conversation_id)
+
     def on_window_demo_requested(self) -> None:
         self.track(self.start_demo())
 
@@ -279,7 +413,16 @@ class GuiSession:
                 parent=self.window,
             )
             self._settings_dialog.key_changed.connect(self.on_settings_dialog_key_changed)
+            self.companion.attach_settings(self._settings_dialog.show_hotkey_status)
         self._settings_dialog.open_at(field)
+
+    def on_window_usage_requested(self) -> None:
+        if self._usage_window is None:
+            self._usage_window = UsageWindow(
+                self.spend, self._context.settings_store, track=self.track, parent=self.window
+            )
+            self._usage_window.settings_requested.connect(self.on_window_settings_requested)
+        self._usage_window.show_window()
 
     def on_settings_dialog_key_changed(self) -> None:
         self.request_reconnect()
@@ -399,6 +542,8 @@ class GuiSession:
     async def shutdown(self) -> None:
         self._unsubscribe()
         await self.controller.stop_and_wait()
+        await self.companion.quick_ask.close()
+        self.companion.close()
         pending = [task for task in self._tasks if not task.done()]
         for task in pending:
             task.cancel()

@@ -51,7 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.ask import add_ask_arguments
 
     ask = commands.add_parser(
-        "ask", parents=[common], help="ask one question and stream the answer to stdout"
+        "ask",
+        parents=[common],
+        help="ask one question and stream the answer to stdout (kept in the history)",
+        description="Ask one question and stream the answer to stdout; usage and cost go to"
+        " stderr. The question and its answer are kept in the history as a new conversation"
+        " (written while the answer streams) unless --no-save is given; --demo answers are"
+        " never kept.",
     )
     add_ask_arguments(ask)
 
@@ -88,6 +94,7 @@ def _run_ask(args: argparse.Namespace, context: object, *, demo: bool, base_url:
     from app.cli.ask import options_from_args, run_ask
     from app.core.client import ChatClient
     from app.core.problems import UserFacingError
+    from app.core.store.database import DatabaseTooNew
     from app.wiring import AppContext, demo_simulator
 
     assert isinstance(context, AppContext)
@@ -103,10 +110,18 @@ def _run_ask(args: argparse.Namespace, context: object, *, demo: bool, base_url:
             sys.stderr.write(f"Error: {failure.headline}\n{failure.remedy}\n")
             return 1
         client = ChatClient(connection)
-        # Demo answers cost nothing real, so they stay out of the spending record.
-        ledger = None if simulator else context.usage_ledger()
+        # Demo answers cost nothing real, so they stay out of the spending record and the
+        # history, as they would otherwise crowd it with made-up text.
         try:
-            return asyncio.run(run_ask(options, client, sys.stdout, sys.stderr, ledger))
+            ledger = None if simulator else context.usage_ledger()
+        except DatabaseTooNew as refused:
+            sys.stderr.write(f"Error: {refused}\n")
+            return 1
+        open_history = None if simulator or args.no_save else context.history
+        try:
+            return asyncio.run(
+                run_ask(options, client, sys.stdout, sys.stderr, ledger, open_history)
+            )
         except KeyboardInterrupt:
             sys.stderr.write("\nStopped.\n")
             return 130

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,15 +15,18 @@ from typing import TYPE_CHECKING
 from app.core.client import ConnectionConfig
 from app.core.connection import resolve_connection
 from app.core.logs import setup_logging
+from app.core.notices import NOTICES_FILENAME, Notices
 from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry
 from app.core.secrets import KeyResolver, SecretStore
 from app.core.settings import Settings, SettingsStore
 from app.core.store.database import open_database
+from app.core.store.history import History
 from app.core.store.ledger import UsageLedger
 from app.platform.lazy_store import LazySecretStore
 
 if TYPE_CHECKING:
+    from app.platform.hotkey import HotkeyBackend
     from app.simulator import SimulatorServer
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,33 @@ class AppContext:
     def usage_ledger(self) -> UsageLedger:
         return UsageLedger(open_database(self.paths.database_file))
 
+    def history(self) -> History:
+        return History.open(self.paths.database_file)
+
+    def hotkey_backend(self) -> HotkeyBackend:
+        """The global-hotkey backend that can work in this session (needs the QApplication)."""
+        from PySide6.QtGui import QGuiApplication
+
+        from app.platform.hotkey import choose_backend
+
+        return choose_backend(self.environ, qt_platform=QGuiApplication.platformName())
+
+    def tray_available(self) -> bool:
+        """Whether the desktop shows tray icons (never offscreen: tests must not find one)."""
+        from PySide6.QtGui import QGuiApplication
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        if QGuiApplication.platformName() in ("offscreen", "minimal"):
+            return False
+        return QSystemTrayIcon.isSystemTrayAvailable()
+
+    def notices(self) -> Notices:
+        return Notices(self.paths.config_dir / NOTICES_FILENAME)
+
+    def quick_ask_command(self) -> str:
+        """The command a user binds to a key where Chatdesk has no global hotkey."""
+        return quick_ask_command(self.paths)
+
     def key_resolver(self) -> KeyResolver:
         return KeyResolver(self.secret_store, self.environ, registry=self.secrets)
 
@@ -72,6 +104,24 @@ class AppContext:
         return resolve_connection(
             self.settings, self.environ, self.key_resolver(), base_url_override=base_url_override
         )
+
+
+def quick_ask_command(paths: AppPaths) -> str:
+    if getattr(sys, "frozen", False):
+        program = _quoted(sys.executable)
+    elif shutil.which("chatdesk"):
+        program = "chatdesk"
+    else:
+        program = f"{_quoted(sys.executable)} -m app"
+    # A data folder given with --data-dir (settings beside the data) must be named again: the
+    # running instance is found through it.
+    given = paths.config_dir == paths.data_dir
+    where = f" --data-dir {_quoted(str(paths.data_dir))}" if given else ""
+    return f"{program}{where} --quick-ask"
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"' if any(ch.isspace() for ch in text) else text
 
 
 def _open_keyring() -> SecretStore:

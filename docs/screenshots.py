@@ -8,11 +8,13 @@ simulator, then captures the window with ImageMagick's `import`.
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -22,9 +24,13 @@ from PySide6.QtWidgets import QApplication
 
 from app.application import GuiSession, run_event_loop
 from app.core.catalog import lookup
+from app.core.messages import ChatMessage
 from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry
 from app.core.settings import SettingsStore, Theme
+from app.core.store.database import open_database
+from app.core.store.ledger import Source, UsageLedger
+from app.core.usage import Usage
 from app.simulator import Fault, SimulatorServer
 from app.ui.theme import ThemeController
 from app.wiring import AppContext
@@ -79,6 +85,90 @@ async def answered(session: GuiSession) -> None:
     await pause(0.4)
 
 
+async def quick_ask(session: GuiSession, question: str) -> None:
+    """The quick-ask popup with a streamed answer, captured on its own."""
+    companion = session.companion
+    companion.open_quick_ask()
+    await until(companion.popup.isVisible)
+    QTest.keyClicks(companion.popup.input, question)
+    QTest.keyClick(companion.popup.input, Qt.Key.Key_Return)
+    await until(lambda: companion.quick_ask.busy)
+    await until(lambda: not companion.quick_ask.busy, 60)
+    await pause(0.4)
+    QApplication.processEvents()
+    window_id = str(int(companion.popup.winId()))
+    subprocess.run(["import", "-window", window_id, str(OUT / "quick-ask.png")], check=True)
+    print(f"wrote {OUT / 'quick-ask'}.png")
+    companion.popup.dismiss()
+
+
+async def history_and_search(session: GuiSession) -> None:
+    """The sidebar with a few more conversations, and Ctrl+K finding a word in one of them."""
+    history = session.history
+    assert history is not None and session.browser is not None
+    for title, prompt, answer in (
+        ("Lisbon in three days", "Plan three days in Lisbon", "**Day 1**: Alfama and the castle."),
+        ("SQL window functions", "What does ROW_NUMBER do?", "It numbers rows per partition."),
+        ("Birthday poem for Ana", "A four-line poem for Ana", "Roses bloom where laughter grows…"),
+    ):
+        conversation = history.create_conversation(model="gpt-4o")
+        history.add_message(conversation, ChatMessage.user(prompt))
+        history.add_message(conversation, ChatMessage.assistant(answer))
+        history.rename(conversation, title)
+    history.set_pinned(conversation, True)
+    session.window.sidebar.refresh()
+    session.window.activateWindow()
+    await pause(0.3)
+    QTest.keyClick(session.window.composer, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    dialog = session.browser.search_dialog
+    await until(dialog.isVisible)
+    QTest.keyClicks(dialog.query_edit, "retry")
+    await until(lambda: bool(dialog.hits()) and not dialog.busy)
+    await pause(0.4)
+    QApplication.processEvents()
+    # The dialog over the window, as the user sees them together.
+    subprocess.run(
+        ["import", "-window", "root", "-crop", "1180x820+0+0", str(OUT / "search.png")],
+        check=True,
+    )
+    print(f"wrote {OUT / 'search'}.png")
+    dialog.close()
+
+
+async def usage_window(session: GuiSession, context: AppContext) -> None:
+    """The Usage window over three weeks of generated spending, with a monthly budget."""
+    ledger = UsageLedger(open_database(context.paths.database_file))
+    rng = random.Random(7)
+    now = datetime.now()
+    for days_ago in range(24, -1, -1):
+        if days_ago and rng.random() < 0.2:
+            continue  # a day off
+        at = min(now - timedelta(minutes=5), now - timedelta(days=days_ago, hours=3))
+        for model, prompt, reply in (
+            ("gpt-4o", 250_000, 30_000),
+            ("gpt-4o-mini", 900_000, 200_000),
+            ("o3-mini", 120_000, 60_000),
+        ):
+            if rng.random() < 0.7:
+                scale = rng.uniform(0.3, 1.6)
+                usage = Usage(int(prompt * scale), int(reply * scale))
+                ledger.record(model, usage, Source.WINDOW, at=at.timestamp())
+    ledger.record("llama3", Usage(800, 200, estimated=True), Source.CLI, at=now.timestamp())
+    context.settings_store.update(monthly_budget_usd=40, budget_hard_limit=True)
+    session.window.usage_requested.emit()
+    window = session.usage_window
+    assert window is not None
+    await until(lambda: window.snapshot is not None and not window.busy)
+    await pause(0.4)
+    QApplication.processEvents()
+    OUT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["import", "-window", str(int(window.winId())), str(OUT / "usage.png")], check=True
+    )
+    print(f"wrote {OUT / 'usage'}.png")
+    window.close()
+
+
 def sample_photo(folder: Path) -> Path:
     path = folder / "harbour.jpg"
     image = Image.new("RGB", (3200, 2100), (40, 90, 150))
@@ -128,6 +218,10 @@ async def scenes(app: QApplication, data_dir: Path, sim: SimulatorServer) -> int
         await ask(session, "What is in this picture?")
         await answered(session)
         capture(session, "image-question")
+
+        await quick_ask(session, "How do I undo the last git commit but keep the changes?")
+        await history_and_search(session)
+        await usage_window(session, context)
 
         theme.apply(Theme.DARK)
         session.controller.new_chat()

@@ -1,16 +1,21 @@
 """`chatdesk ask`: one question from the command line, the answer streamed to stdout.
 
 Usage and cost go to stderr so stdout can be piped. Failures print the headline and remedy
-and exit non-zero; whatever part of the answer arrived stays printed.
+and exit non-zero; whatever part of the answer arrived stays printed. The exchange is kept in
+the history as a conversation of its own (written while it streams) unless `--no-save`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TextIO
 
+from app.cli.ask_history import STOPPED_NOTE, SavedExchange
 from app.core import preflight
 from app.core.catalog import lookup
 from app.core.client import ChatClient
@@ -27,7 +32,10 @@ from app.core.params import ChatParams, ReasoningEffort
 from app.core.problems import UserFacingError
 from app.core.ratelimits import RateLimits
 from app.core.request import build_request
+from app.core.store.database import DatabaseTooNew
+from app.core.store.history import History
 from app.core.store.ledger import Source, UsageLedger
+from app.core.store.records import MessageState
 from app.core.usage import Usage, cost, format_usd
 
 EXIT_FAILURE = 1
@@ -74,6 +82,11 @@ def add_ask_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-logprobs", type=int)
     parser.add_argument("--reasoning-effort", choices=[e.value for e in ReasoningEffort])
     parser.add_argument("--user", help="end-user id sent to the API")
+    parser.add_argument(
+        "--no-save",
+        action="store_true",
+        help="keep this question and its answer out of the history (saved by default)",
+    )
 
 
 def options_from_args(args: argparse.Namespace, default_model: str, stdin: TextIO) -> AskOptions:
@@ -191,9 +204,14 @@ async def run_ask(
     out: TextIO,
     err: TextIO,
     ledger: UsageLedger | None = None,
+    open_history: Callable[[], History] | None = None,
 ) -> int:
-    """Ask, stream the answer to `out`, report usage on `err` (and to `ledger`); the exit code."""
+    """Ask, stream the answer to `out`, report usage on `err` (and to `ledger`); the exit code.
+
+    With `open_history`, the exchange is saved as a new conversation while it streams.
+    """
     printer = AnswerPrinter(out, err)
+    saved: SavedExchange | None = None
     loop = asyncio.get_running_loop()
     # The SDK import (~1 s) overlaps with preparing images and checking the request.
     warm_up = asyncio.create_task(client.warm_up())
@@ -203,28 +221,78 @@ async def run_ask(
         await loop.run_in_executor(
             None, preflight.check_fits, options.model, messages, options.params
         )
+        if open_history is not None:
+            saved = await _start_saving(open_history, options, messages, err)
         await warm_up
         async for event in client.stream_chat(body, on_retry=printer.on_retry):
             printer.handle(event)
+            if saved is not None:
+                saved.handle(event)
     except UserFacingError as failure:
         printer.finish()
+        _finish_saving(saved, MessageState.FAILED, failure.headline, err)
         _print_failure(err, failure)
         return EXIT_FAILURE
     except (asyncio.CancelledError, KeyboardInterrupt):
         printer.finish()
+        _finish_saving(saved, MessageState.STOPPED, STOPPED_NOTE, err)
         err.write("Stopped.\n")
         return EXIT_INTERRUPTED
+    except BaseException as exc:
+        # A closed pipe (`ask … | head`) or a bug: the reply was cut either way.
+        _finish_saving(
+            saved, MessageState.FAILED, f"Stopped by an error ({type(exc).__name__}).", err
+        )
+        raise
     finally:
         if not warm_up.done():
             warm_up.cancel()
         await client.aclose()
     printer.finish()
+    _finish_saving(saved, MessageState.COMPLETE, "", err)
     if printer.usage is not None:
         if ledger is not None:
             ledger.record(printer.model or options.model, printer.usage, Source.CLI)
         err.write(usage_line(printer.model or options.model, printer.usage, printer.rate_limits))
         err.write("\n")
     return 0
+
+
+# What can go wrong with the history file; the answer is still shown, with a warning.
+_HISTORY_ERRORS = (sqlite3.Error, DatabaseTooNew, OSError, ValueError)
+
+
+async def _start_saving(
+    open_history: Callable[[], History],
+    options: AskOptions,
+    messages: list[ChatMessage],
+    err: TextIO,
+) -> SavedExchange | None:
+    start = partial(
+        SavedExchange.start,
+        open_history,
+        model=options.model,
+        system_prompt=options.system or "",
+        params=options.params,
+        messages=messages,
+    )
+    try:
+        # Writes image files and waits for the database lock: off the loop, beside the warm-up.
+        return await asyncio.get_running_loop().run_in_executor(None, start)
+    except _HISTORY_ERRORS as exc:
+        err.write(f"Warning: this answer is not saved in the history ({exc}).\n")
+        return None
+
+
+def _finish_saving(
+    saved: SavedExchange | None, state: MessageState, note: str, err: TextIO
+) -> None:
+    if saved is None:
+        return
+    try:
+        saved.finish(state, note)
+    except _HISTORY_ERRORS as exc:
+        err.write(f"Warning: the end of this answer was not saved in the history ({exc}).\n")
 
 
 def _print_failure(err: TextIO, failure: UserFacingError) -> None:

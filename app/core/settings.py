@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -207,6 +208,44 @@ def _check_bool(name: str, label: str) -> Callable[[object], bool]:
     return check
 
 
+MAX_MONTHLY_BUDGET_USD = 100_000
+
+
+def check_monthly_budget(value: object) -> float | None:
+    """`value` as a monthly budget in dollars, rounded to the cent; None (no budget) when empty.
+
+    Text is accepted as typed in the settings dialog ("20", "$1,500.50"). The value is kept a
+    float so settings.json holds a plain number; code that adds money converts it through its
+    decimal text (see `app.core.budget`), as catalog prices are.
+    """
+    if value is None:
+        return None
+    amount: Decimal | None = None
+    if isinstance(value, str):
+        text = value.strip().removeprefix("$").replace(",", "").strip()
+        if not text:
+            return None
+        with contextlib.suppress(ArithmeticError):  # decimal.InvalidOperation is one
+            amount = Decimal(text)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        amount = Decimal(str(value))
+    if amount is None or not amount.is_finite():
+        raise InvalidSetting(
+            "monthly_budget_usd",
+            f"Monthly budget must be an amount in dollars, not {_shown(value)}",
+            "Enter a number such as 20 or 12.50, or leave it empty for no budget",
+        )
+    if not 0 <= amount <= MAX_MONTHLY_BUDGET_USD:
+        raise InvalidSetting(
+            "monthly_budget_usd",
+            f"A monthly budget of {_shown(value)} is out of range",
+            f"Use an amount in dollars from 0 to {MAX_MONTHLY_BUDGET_USD:,}, or leave it empty "
+            "for no budget",
+        )
+    # copy_abs: "-0" is a valid zero, but should not be saved as -0.0.
+    return float(amount.copy_abs().quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
 def _meta(*, label: str, doc: str, check: Callable[[object], object]) -> dict[str, Any]:
     return {"label": label, "doc": doc, "check": check}
 
@@ -333,6 +372,25 @@ class Settings:
             label="Log level",
             doc="How much goes to the log file. Keys are always masked, at every level.",
             check=lambda v: _choice("log_level", "Log level", v, LogLevel),
+        ),
+    )
+    monthly_budget_usd: float | None = field(
+        default=None,
+        metadata=_meta(
+            label="Monthly budget ($)",
+            doc="What you mean to spend per calendar month, in US dollars, counting every "
+            "request Chatdesk makes (window, quick ask and `chatdesk ask`). The status bar warns "
+            "at 80% and when it is used up; empty means no budget.",
+            check=check_monthly_budget,
+        ),
+    )
+    budget_hard_limit: bool = field(
+        default=False,
+        metadata=_meta(
+            label="Ask before going over the budget",
+            doc="Before sending a request whose estimated cost (the prompt plus the longest "
+            "reply it allows) would take this month past the budget, ask whether to send it.",
+            check=_check_bool("budget_hard_limit", "Ask before going over the budget"),
         ),
     )
 

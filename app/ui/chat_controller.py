@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from pathlib import PurePath
 
 from PySide6.QtCore import QObject, Signal
 
 from app.core import preflight
+from app.core.as_code import Endpoint, SentRequest
 from app.core.catalog import lookup
 from app.core.client import ChatClient
 from app.core.events import (
@@ -57,22 +58,18 @@ from app.core.store.saved_conversation import (
 )
 from app.core.usage import Usage
 from app.ui.background import BackgroundImports
-from app.ui.chat_view import ChatView, ShownMessage
+from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.error_banner import ErrorBanner
 from app.ui.image_area import Attachment, ImageArea
 from app.ui.request_gauge import DraftRequest, RequestEstimator
 from app.ui.status_bar import SpendTracker, StatusBar
+from app.ui.stored_pages import FINISH_NOTES, StoredPages, shown_message
 from app.ui.tasks import report_bug
-from app.ui.transcript import Speaker
 
 log = logging.getLogger(__name__)
 
 STOPPED_NOTE = "Stopped."
-_FINISH_NOTES = {
-    "length": "The reply reached its token limit and was cut short.",
-    "content_filter": "The reply was cut short by the content filter.",
-}
 _RETRY_MESSAGE_MS = 8000
 # Sent (and not kept) after a cut-off reply to have the model carry on where it stopped.
 CONTINUE_PROMPT = (
@@ -80,8 +77,6 @@ CONTINUE_PROMPT = (
     "and without commenting on the interruption."
 )
 NOTHING_ARRIVED_NOTE = "Stopped before any text arrived."
-# A conversation opened from the history shows its last messages first; earlier ones on demand.
-SHOWN_AT_OPEN = 60
 _CONTINUABLE_STATES = frozenset(
     {MessageState.INTERRUPTED, MessageState.STOPPED, MessageState.FAILED}
 )
@@ -138,7 +133,7 @@ class _Reply:
         return self.finish_reasons.get(self.selected, "")
 
     def notes(self) -> dict[int, str]:
-        return {i: _FINISH_NOTES.get(reason, "") for i, reason in self.finish_reasons.items()}
+        return {i: FINISH_NOTES.get(reason, "") for i, reason in self.finish_reasons.items()}
 
 
 @dataclass(frozen=True)
@@ -186,9 +181,8 @@ class ChatController(QObject):
         self._status = status
         self._spend = spend
         self._saved = saved
-        # The stored messages of an opened conversation, for showing earlier ones on demand.
-        self._stored: tuple[StoredMessage, ...] = ()
-        self._first_shown = 0
+        # Which stored messages of an opened conversation the view shows.
+        self._pages = StoredPages(view, self._read_stored, lambda: self._cut_off is not None)
         # How the last reply was stored, when it was cut off and can be continued.
         self._cut_off: tuple[MessageState, str] | None = None
         self._model = model
@@ -207,6 +201,8 @@ class ChatController(QObject):
         self._task: asyncio.Task[None] | None = None
         self._failed_turn: _FailedTurn | None = None
         self._reply: _Reply | None = None
+        # What View as code shows: the body of this conversation's last request, as sent.
+        self._last_request: SentRequest | None = None
         # The last user message while the user edits it in the composer.
         self._editing: ChatMessage | None = None
         # Bumped by a new chat so a cancelled turn does not write into the next conversation.
@@ -230,7 +226,8 @@ class ChatController(QObject):
         view.edit_cancelled.connect(self.on_view_edit_cancelled)
         view.choice_selected.connect(self.on_view_choice_selected)
         view.continue_requested.connect(self.on_view_continue_requested)
-        view.earlier_requested.connect(self.on_view_earlier_requested)
+        view.earlier_requested.connect(self._pages.earlier)
+        view.later_requested.connect(self._pages.later)
 
     @property
     def conversation(self) -> tuple[ChatMessage, ...]:
@@ -262,6 +259,11 @@ class ChatController(QObject):
     def task(self) -> asyncio.Task[None] | None:
         """The task streaming the current reply, if any."""
         return self._task
+
+    @property
+    def last_request(self) -> SentRequest | None:
+        """The last request sent in this conversation and where it went (None before any)."""
+        return self._last_request
 
     def set_model(self, model: str) -> None:
         if model == self._model:
@@ -471,9 +473,9 @@ class ChatController(QObject):
         self._system_prompt = self._default_system_prompt
         self._failed_turn = None
         self._reply = None
+        self._last_request = None
         self._editing = None
-        self._stored = ()
-        self._first_shown = 0
+        self._pages.clear()
         self._cut_off = None
         if self._saved is not None:
             self._saved.open(None)
@@ -496,12 +498,12 @@ class ChatController(QObject):
         self._generation += 1
         self.stop()
         self._conversation = [message.as_chat_message() for message in stored.messages]
-        self._stored = stored.messages
         self._model = stored.model
         self.params = stored.params
         self._system_prompt = stored.system_prompt
         self._failed_turn = None
         self._reply = None
+        self._last_request = None
         self._editing = None
         if self._saved is not None:
             self._saved.open(stored.id)
@@ -512,34 +514,23 @@ class ChatController(QObject):
             and (last.state in _CONTINUABLE_STATES or last.finish_reason == "length")
         )
         self._cut_off = (last.state, last.note) if cut_off and last is not None else None
-        first = max(0, len(stored.messages) - SHOWN_AT_OPEN)
-        if at_position is not None:
-            first = min(first, max(0, at_position))
-        self._view.clear_conversation()
         self._banner.clear_problem()
         self._status.clear_usage()
-        self._show_stored_from(first)
-        self._view.set_continuable(cut_off)
-        if at_position is not None:
-            self._view.scroll_to_message(at_position - first)
+        self._pages.open(stored.messages, at_position)
         self.parameters_changed.emit()
         self._check_parameters()
         self.conversation_opened.emit(stored.id)
 
-    def on_view_earlier_requested(self) -> None:
-        """Draw the whole conversation, keeping in view the message that was at the top."""
-        if self.busy or self._first_shown == 0:
-            return
-        previous = self._first_shown
-        self._view.clear_conversation()
-        self._show_stored_from(0)
-        self._view.set_continuable(self._cut_off is not None)
-        self._view.scroll_to_message(previous)
-
-    def _show_stored_from(self, first: int) -> None:
-        self._first_shown = first
-        self._view.show_messages([_shown_stored(m) for m in self._stored[first:]])
-        self._view.set_earlier_count(first)
+    def _read_stored(self) -> tuple[StoredMessage, ...] | None:
+        """The open conversation's messages as stored now (None if they cannot be read)."""
+        saved = self._saved
+        if saved is None or saved.conversation_id is None:
+            return None
+        try:
+            return saved.history.load(saved.conversation_id).messages
+        except (LookupError, sqlite3.Error):
+            log.exception("could not read the conversation again")
+            return None
 
     async def run_turn(
         self,
@@ -551,6 +542,9 @@ class ChatController(QObject):
         """Send the conversation plus `prompt` and stream the reply into the view."""
         generation = self._generation
         self._sending = images
+        # A new turn goes at the end: the view shows the end again if it was scrolled back.
+        self._pages.to_end()
+        self._pages.mark_changed()
         start = len(self._conversation)
         self._failed_turn = None
         self._banner.clear_problem()
@@ -560,7 +554,7 @@ class ChatController(QObject):
             message = ChatMessage.user(prompt, tuple(i.part for i in images))
             shown = _shown_prompt(prompt, images)
         else:
-            shown = _shown_message(message)
+            shown = shown_message(message)
         self._conversation.append(message)
         self._cut_off = None
         self._check_parameters()
@@ -588,6 +582,7 @@ class ChatController(QObject):
 
     async def run_continuation(self) -> None:
         generation = self._generation
+        self._pages.mark_changed()
         position = len(self._conversation) - 1
         partial = self._conversation[position].text
         self._failed_turn = None
@@ -664,6 +659,7 @@ class ChatController(QObject):
         preflight.ensure_fits(estimate)
         if self._confirm_spend is not None and not await self._confirm_spend(estimate, params):
             raise SendDeclined("Not sent")
+        self._last_request = SentRequest(body, Endpoint.of(client.config))
         async for event in client.stream_chat(body, on_retry=self.on_client_retry_scheduled):
             self._apply(event, reply)
             if recorder is not None and reply.arrived:
@@ -833,28 +829,6 @@ def _snapshot(reply: _Reply) -> Callable[[], tuple[str, list[str]]]:
 
 def _stopped_note(reply: _Reply) -> str:
     return STOPPED_NOTE if reply.arrived or reply.continuing else NOTHING_ARRIVED_NOTE
-
-
-def _shown_stored(message: StoredMessage) -> ShownMessage:
-    """A stored message as the transcript shows it."""
-    if message.role is Role.USER:
-        return ShownMessage(Speaker.USER, "You", [_shown_message(message.as_chat_message())])
-    texts = list(message.choices) or [message.content]
-    selected = texts.index(message.content) if message.content in texts else 0
-    note = message.note or _FINISH_NOTES.get(message.finish_reason, "")
-    if not message.content and message.state is MessageState.INTERRUPTED:
-        note = "Interrupted before any text arrived."
-    return ShownMessage(Speaker.ASSISTANT, message.model or "Assistant", texts, selected, note)
-
-
-def _shown_message(message: ChatMessage) -> str:
-    """A message sent again as it stands, as the transcript shows it."""
-    if not message.images:
-        return message.text
-    names = ", ".join(PurePath(i.source).name or "image" for i in message.images)
-    count = len(message.images)
-    note = f"({count} image{'s' if count > 1 else ''}: {names})"
-    return f"{message.text}\n{note}" if message.text else note
 
 
 def _shown_prompt(prompt: str, images: tuple[Attachment, ...]) -> str:

@@ -83,8 +83,9 @@ class ChatView(QTextBrowser):
     edit_cancelled = Signal()
     choice_selected = Signal(int)
     continue_requested = Signal()
-    # The user asked to see the messages before the first one shown.
+    # The user asked to see the messages before the first one shown, or after the last.
     earlier_requested = Signal()
+    later_requested = Signal()
 
     def __init__(
         self,
@@ -138,6 +139,15 @@ class ChatView(QTextBrowser):
         self.earlier_button.setAccessibleName("Show earlier messages")
         self.earlier_button.clicked.connect(self.earlier_requested)
         self.earlier_button.hide()
+        self.later_button = QPushButton(self.viewport())
+        self.later_button.setObjectName("laterMessagesButton")
+        self.later_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.later_button.setAccessibleName("Show later messages")
+        self.later_button.clicked.connect(self.later_requested)
+        self.later_button.hide()
+        # Stored messages after the last one shown: while there are any, the transcript does
+        # not end where the conversation does, and redoing the "last" exchange is not offered.
+        self._later = 0
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self.on_scrollbar_value_changed)
         bar.rangeChanged.connect(self.on_scrollbar_range_changed)
@@ -202,6 +212,7 @@ class ChatView(QTextBrowser):
         self._transcript.clear()
         self._follow = True
         self.set_earlier_count(0)
+        self.set_later_count(0)
 
     def show_messages(self, messages: Sequence[ShownMessage]) -> None:
         """Add finished messages at the end (a conversation opened from the history)."""
@@ -230,9 +241,26 @@ class ChatView(QTextBrowser):
         self._place_earlier_button()
         self.earlier_button.show()
 
+    def set_later_count(self, count: int) -> None:
+        """Offer to show `count` later messages (0 hides the offer)."""
+        self._later = max(0, count)
+        if count <= 0:
+            self.later_button.hide()
+        else:
+            noun = "message" if count == 1 else "messages"
+            self.later_button.setText(f"Show {count:,} later {noun}")
+            self.later_button.adjustSize()
+            self._place_earlier_button()
+            self.later_button.show()
+        self._refresh_acts()
+
     def _place_earlier_button(self) -> None:
-        button = self.earlier_button
-        button.move(max(0, (self.viewport().width() - button.width()) // 2), 6)
+        viewport = self.viewport()
+        for button, top in (
+            (self.earlier_button, 6),
+            (self.later_button, viewport.height() - self.later_button.height() - 6),
+        ):
+            button.move(max(0, (viewport.width() - button.width()) // 2), max(0, top))
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
@@ -245,8 +273,10 @@ class ChatView(QTextBrowser):
             return
         self.flush()
         self._follow = False
-        top = self.document().documentLayout().blockBoundingRect(
-            self.document().findBlock(messages[index].start.position())
+        top = (
+            self.document()
+            .documentLayout()
+            .blockBoundingRect(self.document().findBlock(messages[index].start.position()))
         )
         bar = self.verticalScrollBar()
         bar.setValue(min(bar.maximum(), max(0, int(top.top()) - 8)))
@@ -501,7 +531,7 @@ class ChatView(QTextBrowser):
         messages = self._transcript.messages
         if last_reply is not None and last_reply is not messages[-1]:
             last_reply = None
-        idle = self._live is None
+        idle = self._live is None and self._later == 0
         touched = [*self._acted, *(m for m in (last_user, last_reply) if m is not None)]
         for message in touched:
             acts: tuple[Act, ...] = (Act.COPY,)

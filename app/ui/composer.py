@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QKeyCombination, QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
 from app.core.settings import SendShortcut
+
+_SEARCH_KEYS = QKeyCombination(Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_K)
 
 MIN_LINES = 2
 MAX_LINES = 10
@@ -101,6 +103,18 @@ class Composer(QPlainTextEdit):
         if self._attachments is not None and self._attachments.take_mime(source):
             return
         super().insertFromMimeData(source)
+
+    def event(self, event: QEvent) -> bool:
+        # The text edit claims Ctrl+K (delete to the end of the line, from Emacs); in Chatdesk
+        # it opens the search, as the window's shortcut list says.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.keyCombination() == _SEARCH_KEYS
+        ):
+            event.ignore()
+            return False
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in _RETURN_KEYS:

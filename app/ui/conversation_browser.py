@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QEvent, QObject
 
 from app.core.store.history import ConversationNotFound, History
 from app.core.store.records import SearchHit
@@ -59,6 +59,14 @@ class ConversationBrowser(QObject):
         sidebar.undo_delete_requested.connect(self.on_sidebar_undo_delete_requested)
         self.search_dialog.hit_activated.connect(self.on_search_dialog_hit_activated)
         controller.conversation_opened.connect(self.on_controller_conversation_opened)
+        # `chatdesk ask` and the quick-ask popup add conversations too: the list catches up
+        # whenever the user comes back to the window.
+        sidebar.window().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.WindowActivate:
+            self._sidebar.refresh()
+        return False
 
     def _page(self, offset: int, limit: int) -> Sequence[Any]:
         return self._history.list_conversations(limit=limit, offset=offset)

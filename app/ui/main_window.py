@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QSizePolicy,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -27,12 +28,15 @@ from app.core.messages import Detail
 from app.core.settings import SendShortcut
 from app.ui.chat_controller import ChatController
 from app.ui.chat_view import ChatView
+from app.ui.clickable import ClickWatcher
 from app.ui.composer import Composer
+from app.ui.conversation_actions import ConversationActions, ConversationSource
 from app.ui.error_banner import ErrorBanner
 from app.ui.image_area import ImageArea
 from app.ui.model_picker import ModelPicker
 from app.ui.parameter_panel import ParameterDock
 from app.ui.request_gauge import RequestGauge
+from app.ui.sidebar import Sidebar
 from app.ui.status_bar import StatusBar
 
 APP_TITLE = "Chatdesk"
@@ -125,6 +129,8 @@ class MainWindow(QMainWindow):
     demo_requested = Signal()
     # The settings dialog was asked for; the argument names the field to focus ("" for none).
     settings_requested = Signal(str)
+    # The Usage window was asked for (its button, Ctrl+Shift+U, or a click on the spend).
+    usage_requested = Signal()
 
     def __init__(
         self,
@@ -138,7 +144,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle(APP_TITLE)
         self.setObjectName("mainWindow")
-        self.resize(880, 720)
+        self.resize(1120, 740)
         self.setMinimumSize(480, 400)
         self._controller: ChatController | None = None
 
@@ -146,15 +152,16 @@ class MainWindow(QMainWindow):
         self.model_combo = ModelPicker(models, current_model, self)
         model_label = QLabel("&Model", self)
         model_label.setBuddy(self.model_combo)
-        self.new_chat_button = QPushButton("New chat", self)
-        self.new_chat_button.setObjectName("newChatButton")
-        self.new_chat_button.setAccessibleName("New chat")
-        self.new_chat_button.setToolTip("Start an empty conversation (Ctrl+N)")
         self.settings_button = QPushButton("Settings", self)
         self.settings_button.setObjectName("settingsButton")
         self.settings_button.setAccessibleName("Settings")
         self.settings_button.setToolTip("API key, server, theme and more (Ctrl+,)")
         self.settings_button.clicked.connect(self.on_settings_button_clicked)
+        self.usage_button = QPushButton("Usage", self)
+        self.usage_button.setObjectName("usageButton")
+        self.usage_button.setAccessibleName("Usage")
+        self.usage_button.setToolTip("Spend per day and model, and the budget (Ctrl+Shift+U)")
+        self.usage_button.clicked.connect(self.usage_requested)
 
         self.parameter_dock = ParameterDock(self)
         self.parameter_panel = self.parameter_dock.panel
@@ -169,6 +176,9 @@ class MainWindow(QMainWindow):
         self.parameter_dock.toggleViewAction().toggled.connect(self.parameters_button.setChecked)
 
         self.banner = ErrorBanner(self)
+        self.sidebar = Sidebar(self)
+        self.new_chat_button = self.sidebar.new_chat_button
+        self.new_chat_button.setToolTip("Start an empty conversation (Ctrl+N)")
         self.chat_view = ChatView(self)
         self.welcome = WelcomePanel(self)
         self.welcome.demo_requested.connect(self.demo_requested)
@@ -202,6 +212,11 @@ class MainWindow(QMainWindow):
 
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        # Export and View as code live in their own module; the window only places them.
+        self.conversation_actions = ConversationActions(
+            self, banner=self.banner, status=self.status
+        )
+        self.conversation_button = self.conversation_actions.button
         self._lay_out(model_label)
 
         self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
@@ -211,6 +226,10 @@ class MainWindow(QMainWindow):
         # Spelled out: QKeySequence.Preferences is empty on Windows and most Linux desktops.
         self.settings_shortcut = QShortcut(QKeySequence("Ctrl+,"), self)
         self.settings_shortcut.activated.connect(self.on_settings_button_clicked)
+        self.usage_shortcut = QShortcut(QKeySequence("Ctrl+Shift+U"), self)
+        self.usage_shortcut.activated.connect(self.usage_requested)
+        self.spend_clicks = ClickWatcher(self.status.totals_label)
+        self.spend_clicks.clicked.connect(self.usage_requested)
         self._set_tab_order()
         self.composer.setFocus()
 
@@ -223,13 +242,17 @@ class MainWindow(QMainWindow):
             self.stop_button,
             self.model_combo,
             self.parameters_button,
-            self.new_chat_button,
+            self.usage_button,
             self.settings_button,
             self.welcome.key_button,
             self.welcome.demo_button,
             self.banner.retry_button,
             self.banner.dismiss_button,
             self.chat_view,
+            self.sidebar.new_chat_button,
+            self.sidebar.search_button,
+            self.sidebar.list_view,
+            self.conversation_button,
         ]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
@@ -241,8 +264,9 @@ class MainWindow(QMainWindow):
         top.addWidget(model_label)
         top.addWidget(self.model_combo)
         top.addStretch(1)
+        top.addWidget(self.conversation_button)
         top.addWidget(self.parameters_button)
-        top.addWidget(self.new_chat_button)
+        top.addWidget(self.usage_button)
         top.addWidget(self.settings_button)
 
         buttons = QVBoxLayout()
@@ -268,9 +292,18 @@ class MainWindow(QMainWindow):
         column.addWidget(self.pages, 1)
         column.addWidget(self.image_area)
         column.addLayout(bottom)
-        central = QWidget(self)
-        central.setLayout(column)
-        self.setCentralWidget(central)
+        chat = QWidget(self)
+        chat.setLayout(column)
+        # The conversation list beside the chat; the chat gets any extra width.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(chat)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 880])
+        self.setCentralWidget(self.splitter)
 
     @property
     def controller(self) -> ChatController | None:
@@ -293,9 +326,14 @@ class MainWindow(QMainWindow):
         controller.parameter_problems_changed.connect(self.parameter_panel.show_problems)
         controller.attach_images(self.image_area)
         self.request_gauge.follow(controller.estimator)
+        self.conversation_actions.set_request_source(lambda: controller.last_request)
         controller.set_model(self.model_combo.currentText())
         self.on_controller_parameters_changed()
         self.parameter_panel.show_problems(controller.parameter_problems)
+
+    def set_exporter(self, current: ConversationSource) -> None:
+        """Export what `current()` returns: the open conversation, or None when there is none."""
+        self.conversation_actions.set_exporter(current)
 
     def set_subtitle(self, subtitle: str) -> None:
         self.setWindowTitle(f"{APP_TITLE} — {subtitle}" if subtitle else APP_TITLE)

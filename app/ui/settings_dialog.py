@@ -22,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QHideEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -56,6 +57,7 @@ from app.core.settings import (
     Theme,
     check_base_url,
 )
+from app.ui.quick_ask_settings import QUICK_ASK_FIELDS, QuickAskFields
 from app.ui.settings_keys import (
     TEST_TIMEOUT_S,
     connection_to_test,
@@ -79,6 +81,9 @@ SETTING_FIELDS = (
     "default_model",
     "send_shortcut",
     "theme",
+    "monthly_budget_usd",
+    "budget_hard_limit",
+    *QUICK_ASK_FIELDS,
 )
 CONNECTION_FIELDS = frozenset({"base_url", "organization", "project"})
 _SEND_CHOICES = (
@@ -203,6 +208,13 @@ class SettingsDialog(QDialog):
             model_edit.setAccessibleName(self.model_combo.accessibleName())
         self.send_combo = self._choice_combo("sendShortcutCombo", "send_shortcut", _SEND_CHOICES)
         self.theme_combo = self._choice_combo("themeCombo", "theme", _THEME_CHOICES)
+        self.quick_ask = QuickAskFields(self, models, self._describe)
+        self.hotkey_status_label = self._note("hotkeyStatusLabel", "Hotkey status")
+        self.budget_edit = self._setting_edit("monthlyBudgetEdit", "monthly_budget_usd")
+        self.budget_edit.setPlaceholderText("No budget")
+        self.hard_limit_check = QCheckBox(self._label("budget_hard_limit"), self)
+        self.hard_limit_check.setObjectName("budgetHardLimitCheck")
+        self._describe(self.hard_limit_check, "budget_hard_limit")
 
         self.errors: dict[str, QLabel] = {
             KEY_FIELD: self.key_error_label,
@@ -254,6 +266,24 @@ class SettingsDialog(QDialog):
         chat_box = QGroupBox("Chat and appearance", self)
         chat_box.setLayout(chat)
 
+        quick = QFormLayout()
+        self._form_defaults(quick)
+        self._add_setting_row(quick, "hotkey", self.quick_ask.hotkey_edit, "&Hotkey")
+        self._add_note(quick, self.hotkey_status_label)
+        self._add_setting_row(quick, "quick_ask_model", self.quick_ask.model_combo, "Mo&del")
+        quick.addRow("", self.quick_ask.close_to_tray_check)
+        self._add_note(quick, self.errors["close_to_tray"])
+        quick_box = QGroupBox("Quick ask and tray", self)
+        quick_box.setLayout(quick)
+
+        budget = QFormLayout()
+        self._form_defaults(budget)
+        self._add_setting_row(budget, "monthly_budget_usd", self.budget_edit, "Monthly &budget ($)")
+        budget.addRow("", self.hard_limit_check)
+        self._add_note(budget, self.errors["budget_hard_limit"])
+        budget_box = QGroupBox("Spending", self)
+        budget_box.setLayout(budget)
+
         content = QWidget(self)
         content.setObjectName("settingsContent")
         fields_column = QVBoxLayout(content)
@@ -261,6 +291,8 @@ class SettingsDialog(QDialog):
         fields_column.setSpacing(12)
         fields_column.addWidget(server_box)
         fields_column.addWidget(chat_box)
+        fields_column.addWidget(quick_box)
+        fields_column.addWidget(budget_box)
         fields_column.addWidget(self.status_label)
         fields_column.addStretch(1)
         # Messages appear and disappear under the fields; inside a scroll area they never change
@@ -294,6 +326,9 @@ class SettingsDialog(QDialog):
             self.model_combo,
             self.send_combo,
             self.theme_combo,
+            *self.quick_ask.widgets,
+            self.budget_edit,
+            self.hard_limit_check,
             self.save_button,
             self.close_button,
         ]
@@ -392,6 +427,10 @@ class SettingsDialog(QDialog):
         self.model_combo.setCurrentText(settings.default_model)
         self.send_combo.setCurrentIndex(self.send_combo.findData(settings.send_shortcut))
         self.theme_combo.setCurrentIndex(self.theme_combo.findData(settings.theme))
+        self.quick_ask.load(settings)
+        budget = settings.monthly_budget_usd
+        self.budget_edit.setText("" if budget is None else f"{budget:.2f}")
+        self.hard_limit_check.setChecked(settings.budget_hard_limit)
         for label in self.errors.values():
             self._say(label, "")
         self._say(self.status_label, "")
@@ -421,7 +460,9 @@ class SettingsDialog(QDialog):
             KEY_FIELD: self.key_edit,
             "base_url": self.base_url_edit,
             "theme": self.theme_combo,
+            "hotkey": self.quick_ask.hotkey_edit,
             "send_shortcut": self.send_combo,
+            "monthly_budget_usd": self.budget_edit,
         }.get(field, self.key_edit)
         target.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -596,6 +637,9 @@ class SettingsDialog(QDialog):
             "default_model": self.model_combo.currentText(),
             "send_shortcut": self.send_combo.currentData(),
             "theme": self.theme_combo.currentData(),
+            **self.quick_ask.values(),
+            "monthly_budget_usd": self.budget_edit.text(),
+            "budget_hard_limit": self.hard_limit_check.isChecked(),
         }
         values: dict[str, object] = {}
         valid = True
@@ -638,6 +682,10 @@ class SettingsDialog(QDialog):
         self._busy_saving = busy
         self.save_button.setEnabled(not busy)
         self.delete_key_button.setEnabled(not busy and self._has_stored_key)
+
+    def show_hotkey_status(self, text: str, tone: Tone = Tone.NORMAL) -> None:
+        """Say whether the global hotkey works here, and what to do where it does not."""
+        self._say(self.hotkey_status_label, text, tone)
 
     def _say(self, label: QLabel, text: str, tone: Tone = Tone.NORMAL) -> None:
         label.setText(text)

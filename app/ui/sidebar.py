@@ -236,8 +236,11 @@ class Sidebar(QWidget):
         self.search_button.setAccessibleName("Search conversations")
         self.search_button.setToolTip(f"Search every message ({shortcut_text})")
         self.search_button.setAutoDefault(False)
-        # The button owns the shortcut, so it works anywhere in the window the sidebar is in.
-        self.search_button.setShortcut(shortcut)
+        # Window-wide, and not the button's own shortcut: a button's shortcut "animates" a
+        # click and opens the search a tenth of a second late.
+        self.search_shortcut = QShortcut(shortcut, self)
+        self.search_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.search_shortcut.activated.connect(self.search_requested)
         self.search_button.clicked.connect(self.search_requested)
 
         self.model = ConversationListModel(self, clock=clock)

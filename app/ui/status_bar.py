@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Callable
 from enum import StrEnum
 
 from PySide6.QtCore import QSize, Qt
@@ -306,10 +307,21 @@ class SpendTracker:
         self._session = Spend()
         self._today: Spend | None = None
         self._month: Spend | None = None
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def session(self) -> Spend:
         return self._session
+
+    @property
+    def month(self) -> Spend | None:
+        """This month's totals from the ledger, once read (None without a ledger)."""
+        return self._month
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever the ledger's totals were read again or the ledger changed
+        (so after every recorded reply)."""
+        self._listeners.append(listener)
 
     @property
     def ledger(self) -> UsageLedger | None:
@@ -326,6 +338,7 @@ class SpendTracker:
             self._session = Spend()
         self._ledger, self._billed = ledger, billed
         self._today = self._month = None
+        self._notify()
 
     async def add(self, model_id: str, usage: Usage) -> None:
         """Count one finished reply; records it in the ledger, then refreshes the totals."""
@@ -358,6 +371,11 @@ class SpendTracker:
         if ledger is self._ledger:
             self._today, self._month = today, month
             self._show()
+            self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     def _show(self) -> None:
         if not self._billed and self._session.requests == 0:

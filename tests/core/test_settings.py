@@ -302,3 +302,50 @@ def test_reload_notifies_when_the_file_changed(store: SettingsStore) -> None:
     write_json(store, {"theme": "light"})
     store.load()
     assert [e.changed for e in events] == [frozenset({"theme"})]
+
+
+def test_no_monthly_budget_and_no_hard_limit_by_default() -> None:
+    """A new user has no budget and is never asked before sending."""
+    settings = Settings()
+    assert settings.monthly_budget_usd is None
+    assert settings.budget_hard_limit is False
+
+
+@pytest.mark.parametrize(
+    ("typed", "budget"),
+    [("20", 20.0), (" $1,500.50 ", 1500.5), ("12.345", 12.35), ("0", 0.0), ("", None)],
+)
+def test_monthly_budget_accepts_amounts_as_typed(typed: str, budget: float | None) -> None:
+    """Dollar signs and thousands separators are fine, cents are kept, empty means no budget."""
+    assert replace(Settings(), monthly_budget_usd=typed).monthly_budget_usd == budget
+
+
+@pytest.mark.parametrize(
+    ("value", "headline"),
+    [
+        ("twenty", "must be an amount in dollars"),
+        ("nan", "must be an amount in dollars"),
+        (True, "must be an amount in dollars"),
+        ([20], "must be an amount in dollars"),
+        (-5, "out of range"),
+        ("1000001", "out of range"),
+    ],
+)
+def test_monthly_budget_rejects_what_is_not_an_amount(value: object, headline: str) -> None:
+    """Words, negative and absurd amounts are refused with a remedy that says what to enter."""
+    with pytest.raises(InvalidSetting) as raised:
+        replace(Settings(), monthly_budget_usd=value)
+    assert headline in raised.value.headline
+    assert "leave it empty for no budget" in raised.value.remedy
+    assert raised.value.name == "monthly_budget_usd"
+
+
+def test_budget_is_saved_as_a_plain_number(store: SettingsStore) -> None:
+    """settings.json holds the budget as a JSON number and the hard limit as true."""
+    store.update(monthly_budget_usd="25.50", budget_hard_limit=True)
+    assert json.loads(store.path.read_text("utf-8")) == {
+        "budget_hard_limit": True,
+        "monthly_budget_usd": 25.5,
+    }
+    settings, warnings = SettingsStore(store.path).load()
+    assert (settings.monthly_budget_usd, settings.budget_hard_limit, warnings) == (25.5, True, ())

@@ -15,7 +15,8 @@ from app.core.params import ChatParams
 from app.core.store.history import History
 from app.core.store.records import MessageState
 from app.simulator import SimulatorServer
-from app.ui.chat_controller import SHOWN_AT_OPEN, STOPPED_NOTE
+from app.ui.chat_controller import STOPPED_NOTE
+from app.ui.stored_pages import MOST_SHOWN, PAGE, SHOWN_AT_OPEN
 from tests.ui.conftest import ChatWindow, Runner, wait_until
 from tests.ui.markdown.structure import anchors
 from tests.ui.test_chat_window_replies import click_link, reply_to, send, settled
@@ -218,15 +219,18 @@ def test_an_interrupted_reply_opens_with_continue_and_regenerate(
     assert "Roses are red," in rendered
     assert "Interrupted" in rendered
     assert {"Continue", "Regenerate"} <= set(links(chat))
+    # The window's estimate of the next request counts in the background: let it finish.
+    run(settled(chat))
 
 
-def test_a_long_conversation_shows_its_end_first_and_earlier_messages_on_demand(
+def test_a_long_conversation_shows_its_end_first_and_other_pages_on_demand(
+    run: Runner[Any],
     qtbot: QtBot,
     open_chat: Callable[..., ChatWindow],
     simulator: SimulatorServer,
     history: History,
 ) -> None:
-    """A 200-message conversation opens at its end; the rest comes with one click."""
+    """A 200-message conversation opens at its end; earlier and later pages come a click away."""
     conversation = history.create_conversation(model="gpt-4o-mini")
     for index in range(100):
         history.add_message(conversation, ChatMessage.user(f"question {index}"))
@@ -237,16 +241,59 @@ def test_a_long_conversation_shows_its_end_first_and_earlier_messages_on_demand(
     chat.controller.open_conversation(history.load(conversation))
 
     assert len(view.messages) == SHOWN_AT_OPEN
-    assert "answer 99" in view.rendered_text() and "question 0\n" not in view.rendered_text()
-    button = view.earlier_button
-    assert button.isVisible() and button.text() == "Show 140 earlier messages"
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert len(view.messages) == 200
-    assert not button.isVisible()
+    assert view.messages[-1].text() == "answer 99"
+    earlier, later = view.earlier_button, view.later_button
+    assert earlier.isVisible() and earlier.text() == f"Show {200 - SHOWN_AT_OPEN} earlier messages"
+    assert not later.isVisible()
+    assert "Edit" in links(chat)
+
+    qtbot.mouseClick(earlier, Qt.MouseButton.LeftButton)
+    first = 200 - SHOWN_AT_OPEN - PAGE
+    assert view.messages[0].text() == f"question {first // 2}"
+    qtbot.mouseClick(earlier, Qt.MouseButton.LeftButton)
     assert view.messages[0].text() == "question 0"
+    assert len(view.messages) == MOST_SHOWN
+    assert not earlier.isVisible()
+    # Not at the end: the window does not offer to redo an exchange that is not the last.
+    assert later.isVisible() and later.text() == f"Show {200 - MOST_SHOWN} later messages"
+    assert "Edit" not in links(chat) and "Regenerate" not in links(chat)
+
+    qtbot.mouseClick(later, Qt.MouseButton.LeftButton)
+    assert view.messages[-1].text() == "answer 99"
+    assert not later.isVisible()
+    assert "Regenerate" in links(chat)
+    # The window's estimate of the next request counts in the background: let it finish.
+    run(settled(chat))
+
+
+def test_sending_from_an_earlier_page_goes_to_the_end(
+    qtbot: QtBot,
+    run: Runner[Any],
+    open_chat: Callable[..., ChatWindow],
+    simulator: SimulatorServer,
+    history: History,
+) -> None:
+    """Sending while earlier messages are shown draws the end again and adds the turn there."""
+    conversation = history.create_conversation(model="gpt-4o-mini")
+    for index in range(100):
+        history.add_message(conversation, ChatMessage.user(f"question {index}"))
+        history.add_message(conversation, ChatMessage.assistant(f"answer {index}"))
+    chat = open_chat(simulator.base_url, history=history)
+    view = chat.window.chat_view
+    chat.controller.open_conversation(history.load(conversation), at_position=0)
+    assert view.later_button.isVisible()
+
+    run(reply_to(qtbot, chat, "one more"))
+
+    assert [m.text() for m in view.messages[-3:-1]] == ["answer 99", "one more"]
+    assert not view.later_button.isVisible()
+    qtbot.mouseClick(view.earlier_button, Qt.MouseButton.LeftButton)
+    # Sliding back reads the conversation again: the new turn counts among the later messages.
+    assert view.later_button.text() == "Show 2 later messages"
 
 
 def test_opening_at_a_search_hit_shows_that_message_at_the_top(
+    run: Runner[Any],
     open_chat: Callable[..., ChatWindow],
     simulator: SimulatorServer,
     history: History,
@@ -262,10 +309,11 @@ def test_opening_at_a_search_hit_shows_that_message_at_the_top(
 
     chat.controller.open_conversation(history.load(conversation), at_position=hit.position)
 
-    first = view.messages[0]
-    assert first.text() == "question 7"
+    assert view.messages[1].text() == "question 7"
     assert not view.following
     bar = view.verticalScrollBar()
     assert bar.maximum() > 0 and bar.value() < bar.maximum()
     top_line = view.cursorForPosition(QPoint(30, 30)).block().text()
     assert top_line.startswith("You") or top_line == "question 7"
+    # The window's estimate of the next request counts in the background: let it finish.
+    run(settled(chat))

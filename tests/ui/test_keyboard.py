@@ -151,13 +151,14 @@ def test_every_focusable_control_in_the_window_has_an_accessible_name(
 def test_tab_goes_from_the_composer_to_send_then_the_controls_above(
     qtbot: QtBot, open_chat: Callable[..., ChatWindow], simulator: SimulatorServer
 ) -> None:
-    """Tab order: composer, Send, (Stop when enabled,) model, Parameters, New chat, Settings."""
+    """Tab order: composer, Send, (Stop when enabled,) model, Parameters, Usage, Settings, the
+    conversation, then the sidebar."""
     window = open_chat(simulator.base_url).window
     with qtbot.waitActive(window):
         window.activateWindow()
     window.composer.setFocus()
     visited = [window.focusWidget()]
-    for _ in range(6):
+    for _ in range(8):
         qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Tab)
         visited.append(window.focusWidget())
 
@@ -166,7 +167,9 @@ def test_tab_goes_from_the_composer_to_send_then_the_controls_above(
         "Send",
         "Model",
         "Parameters",
-        "New chat",
+        "Usage",
         "Settings",
         "Conversation",
+        "New chat",
+        "Search conversations",
     ]

@@ -309,7 +309,7 @@ def test_the_dialog_is_non_modal_and_every_control_is_named_in_tab_order(
     visited = [dialog.focusWidget()]
 
     async def walk() -> None:
-        for _ in range(11):
+        for _ in range(16):
             qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
             visited.append(dialog.focusWidget())
         # Leaving the base URL field looks up its key.
@@ -326,6 +326,11 @@ def test_the_dialog_is_non_modal_and_every_control_is_named_in_tab_order(
         "Default model",
         "Send with",
         "Theme",
+        "Quick ask hotkey",
+        "Quick ask model",
+        "Keep running in the tray",
+        "Monthly budget ($)",
+        "Ask before going over the budget",
         "Save",
         "Close",
         "API key",

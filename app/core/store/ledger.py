@@ -1,4 +1,5 @@
-"""The usage ledger: every request's tokens and cost, for status-bar totals and budgets."""
+"""The usage ledger: every request's tokens and cost, for status-bar totals, the Usage window's
+chart and the monthly budget."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -27,6 +28,18 @@ class Spend:
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    unpriced_requests: int = 0
+    estimated_requests: int = 0
+
+
+@dataclass(frozen=True)
+class DailySpend:
+    """What one model cost on one local calendar day; unpriced requests are counted, not priced."""
+
+    day: date
+    model: str
+    requests: int = 0
     cost_usd: Decimal = Decimal(0)
     unpriced_requests: int = 0
     estimated_requests: int = 0
@@ -90,3 +103,44 @@ class UsageLedger:
         moment = now or datetime.now().astimezone()
         start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return self.spend_since(start.timestamp())
+
+    def daily_spend(self, days: int, now: datetime | None = None) -> list[DailySpend]:
+        """Spend per local calendar day and model over the last `days` days, today included.
+
+        Ordered by day, then model; days and models without requests are left out.
+        """
+        today = _local(now).date()
+        first = today - timedelta(days=max(days, 1) - 1)
+        # A naive datetime's timestamp() follows the system's time-zone rules for that date, so
+        # a daylight-saving change inside the period still starts each day at local midnight.
+        start = datetime.combine(first, datetime.min.time()).timestamp()
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT at, model, cost_usd, estimated FROM usage_ledger WHERE at >= ?",
+                (start,),
+            ).fetchall()
+        totals: dict[tuple[date, str], DailySpend] = {}
+        for at, model, cost_usd, was_estimated in rows:
+            # Days are grouped here, not in SQL: costs are exact decimals stored as text, and
+            # SQLite would sum them as floats.
+            day = datetime.fromtimestamp(at).date()
+            if day > today:
+                continue
+            key = (day, model)
+            entry = totals.get(key) or DailySpend(day, model)
+            totals[key] = DailySpend(
+                day,
+                model,
+                requests=entry.requests + 1,
+                cost_usd=entry.cost_usd + (Decimal(cost_usd) if cost_usd is not None else 0),
+                unpriced_requests=entry.unpriced_requests + int(cost_usd is None),
+                estimated_requests=entry.estimated_requests + was_estimated,
+            )
+        return [totals[key] for key in sorted(totals)]
+
+
+def _local(moment: datetime | None) -> datetime:
+    """`moment` (now by default) as naive local time."""
+    if moment is None:
+        return datetime.now()
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment

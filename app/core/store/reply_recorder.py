@@ -73,6 +73,11 @@ class ReplyRecorder:
             self._save()
 
     def _save(self) -> None:
+        if self._timer is not None:
+            # A timer still pending (it fires late when the loop is busy) would save again
+            # right after this save, more often than once per interval.
+            self._timer.cancel()
+            self._timer = None
         self._dirty = False
         self._last_write = self._clock()
         content, choices = self._snapshot()
