@@ -268,6 +268,7 @@ class GuiSession:
             background=self.controller.background,
             history=context.history,
             spend=self.spend,
+            budget=self.budget,
             notices=context.notices(),
             instance=instance,
             parent=self.window,

@@ -92,6 +92,7 @@ def main_gui() -> int:
 
 def _run_ask(args: argparse.Namespace, context: object, *, demo: bool, base_url: str | None) -> int:
     from app.cli.ask import options_from_args, run_ask
+    from app.cli.ask_budget import AskBudget
     from app.core.client import ChatClient
     from app.core.problems import UserFacingError
     from app.core.store.database import DatabaseTooNew
@@ -118,9 +119,12 @@ def _run_ask(args: argparse.Namespace, context: object, *, demo: bool, base_url:
             sys.stderr.write(f"Error: {refused}\n")
             return 1
         open_history = None if simulator or args.no_save else context.history
+        budget = (
+            AskBudget(settings, ledger, allow_over=args.over_budget) if ledger is not None else None
+        )
         try:
             return asyncio.run(
-                run_ask(options, client, sys.stdout, sys.stderr, ledger, open_history)
+                run_ask(options, client, sys.stdout, sys.stderr, ledger, open_history, budget)
             )
         except KeyboardInterrupt:
             sys.stderr.write("\nStopped.\n")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TextIO
 
+from app.cli.ask_budget import OVER_BUDGET_OPTION, AskBudget
 from app.cli.ask_history import STOPPED_NOTE, SavedExchange
 from app.core import preflight
 from app.core.catalog import lookup
@@ -86,6 +87,11 @@ def add_ask_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-save",
         action="store_true",
         help="keep this question and its answer out of the history (saved by default)",
+    )
+    parser.add_argument(
+        OVER_BUDGET_OPTION,
+        action="store_true",
+        help="send even if the request could take the month past a hard budget limit",
     )
 
 
@@ -205,6 +211,7 @@ async def run_ask(
     err: TextIO,
     ledger: UsageLedger | None = None,
     open_history: Callable[[], History] | None = None,
+    budget: AskBudget | None = None,
 ) -> int:
     """Ask, stream the answer to `out`, report usage on `err` (and to `ledger`); the exit code.
 
@@ -221,6 +228,8 @@ async def run_ask(
         await loop.run_in_executor(
             None, preflight.check_fits, options.model, messages, options.params
         )
+        if budget is not None:
+            await loop.run_in_executor(None, budget.check, options.model, messages, options.params)
         if open_history is not None:
             saved = await _start_saving(open_history, options, messages, err)
         await warm_up
@@ -255,6 +264,8 @@ async def run_ask(
             ledger.record(printer.model or options.model, printer.usage, Source.CLI)
         err.write(usage_line(printer.model or options.model, printer.usage, printer.rate_limits))
         err.write("\n")
+    if budget is not None:
+        budget.note(err)
     return 0
 
 

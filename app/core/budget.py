@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from app.core.params import ChatParams
 from app.core.preflight import RequestEstimate
+from app.core.problems import UserFacingError
 from app.core.settings import Settings
 from app.core.store.ledger import Spend
 from app.core.usage import estimate_request_cost, format_usd
@@ -29,6 +30,10 @@ WARN_AT = Decimal("0.8")
 # bound sets max tokens, which is then used as is.
 DEFAULT_OUTPUT_ALLOWANCE = 4_096
 DEFAULT_REASONING_OUTPUT_ALLOWANCE = 16_384
+
+
+class SendDeclined(UserFacingError):
+    """The user was asked before sending (the request could cross the budget) and said no."""
 
 
 class BudgetLevel(StrEnum):

@@ -167,9 +167,21 @@ class BudgetGuard(QObject):
         if change.changed & BUDGET_FIELDS:
             self.label.show_state(self.state())
 
-    async def confirm_spend(self, estimate: RequestEstimate, params: ChatParams) -> bool:
+    def asks_before_sending(self) -> bool:
+        """Whether a request may need the question: a hard limit is set (and spend is known)."""
+        settings = self._settings.current
+        return (
+            self._spend.ledger is not None
+            and settings.budget_hard_limit
+            and settings.monthly_budget_usd is not None
+        )
+
+    async def confirm_spend(
+        self, estimate: RequestEstimate, params: ChatParams, *, parent: QWidget | None = None
+    ) -> bool:
         """Whether to send the request `estimate` counts: True unless a hard limit is set, the
-        request could cross it, and the user chose Cancel."""
+        request could cross it, and the user chose Cancel. The question is asked over `parent`
+        (the main window unless given, e.g. the quick-ask popup)."""
         settings = self._settings.current
         ledger = self._spend.ledger
         if ledger is None or not settings.budget_hard_limit or settings.monthly_budget_usd is None:
@@ -186,11 +198,11 @@ class BudgetGuard(QObject):
         question = would_cross(budget_state(month, self._settings.current), bound)
         if question is None:
             return True
-        return await self.ask(question)
+        return await self.ask(question, parent=parent)
 
-    async def ask(self, question: OverBudget) -> bool:
+    async def ask(self, question: OverBudget, *, parent: QWidget | None = None) -> bool:
         """Show `question` and wait for the answer; True for Send anyway."""
-        box = QMessageBox(self._window)
+        box = QMessageBox(parent or self._window)
         box.setObjectName("overBudgetQuestion")
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Monthly budget — Chatdesk")

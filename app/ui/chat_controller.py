@@ -32,6 +32,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core import preflight
 from app.core.as_code import Endpoint, SentRequest
+from app.core.budget import SendDeclined
 from app.core.catalog import lookup
 from app.core.client import ChatClient
 from app.core.events import (
@@ -84,10 +85,6 @@ _CONTINUABLE_STATES = frozenset(
 
 class NotConnected(UserFacingError):
     """Sending was attempted before any connection was configured."""
-
-
-class SendDeclined(UserFacingError):
-    """The user was asked before sending (the request could cross the budget) and said no."""
 
 
 # Asked after the pre-send estimate, before anything is sent: whether to go ahead.

@@ -25,6 +25,7 @@ from app.core.settings import SettingsChange, SettingsStore
 from app.platform.hotkey import HotkeyBackend, HotkeyUnavailable, NullHotkey, display_hotkey
 from app.platform.single_instance import QUICK_ASK, SHOW, SingleInstance
 from app.ui.background import BackgroundImports
+from app.ui.budget_guard import BudgetGuard
 from app.ui.quick_ask import QuickAskPopup
 from app.ui.quick_ask_controller import ClientSource, HistorySource, QuickAskController
 from app.ui.status_bar import SpendTracker
@@ -99,6 +100,7 @@ class Companion(QObject):
         background: BackgroundImports,
         history: HistorySource | None = None,
         spend: SpendTracker | None = None,
+        budget: BudgetGuard | None = None,
         notices: Notices | None = None,
         instance: SingleInstance | None = None,
         icon: QIcon | None = None,
@@ -122,6 +124,7 @@ class Companion(QObject):
             background=background,
             history=history,
             spend=spend,
+            budget=budget,
             parent=self,
         )
         self.quick_ask.open_conversation_requested.connect(

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QClipboard, QGuiApplication
 
 from app.core import preflight
+from app.core.budget import SendDeclined
 from app.core.catalog import lookup
 from app.core.client import ChatClient
 from app.core.events import ReplyMeta, StreamEvent, TextDelta, UsageReported
@@ -35,6 +36,7 @@ from app.core.store.records import MessageState
 from app.core.store.reply_recorder import ReplyRecorder
 from app.core.usage import Usage
 from app.ui.background import BackgroundImports
+from app.ui.budget_guard import BudgetGuard
 from app.ui.image_area import Attachment
 from app.ui.quick_ask import ClipboardOffer, OfferKind, QuickAskPopup
 from app.ui.status_bar import SpendTracker, usage_text
@@ -92,6 +94,7 @@ class QuickAskController(QObject):
         background: BackgroundImports,
         history: HistorySource | None = None,
         spend: SpendTracker | None = None,
+        budget: BudgetGuard | None = None,
         clipboard: QClipboard | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -103,6 +106,7 @@ class QuickAskController(QObject):
         self._open_history = history
         self._history: History | None = None
         self._spend = spend
+        self._budget = budget
         self._clipboard = clipboard or QGuiApplication.clipboard()
         self._conversation: list[ChatMessage] = []
         self._conversation_id: int | None = None
@@ -248,6 +252,9 @@ class QuickAskController(QObject):
                 if not answer.parts:
                     self._put_back(prompt, images, attached_text)
             raise
+        except SendDeclined:
+            # The user chose not to go over the budget: the question waits, unsent.
+            self._put_back(prompt, images, attached_text)
         except UserFacingError as failure:
             log.info("quick ask failed: %s", failure)
             await self._end(
@@ -267,13 +274,18 @@ class QuickAskController(QObject):
     async def _prepare(self, messages: list[ChatMessage], model: str) -> dict[str, object]:
         params = ChatParams()
         body = build_request(model, messages, params)
-        if not preflight.surely_fits(model, messages, params):
+        budget = self._budget if self._budget and self._budget.asks_before_sending() else None
+        if budget is not None or not preflight.surely_fits(model, messages, params):
             # Counting loads tiktoken, which must not overlap another heavy import.
             await self._background.counting(model)
             estimate = await asyncio.get_running_loop().run_in_executor(
                 None, preflight.estimate, model, messages, params
             )
             preflight.ensure_fits(estimate)
+            if budget is not None and not await budget.confirm_spend(
+                estimate, params, parent=self.popup
+            ):
+                raise SendDeclined("Not sent")
         return body
 
     def _apply(self, event: StreamEvent, answer: _Answer, recorder: ReplyRecorder | None) -> None:

@@ -252,3 +252,36 @@ def test_without_a_hard_limit_even_an_over_budget_request_is_sent(
 
     assert session.budget.question is None
     assert session.controller.conversation[-1].text
+
+
+# The offscreen platform cannot stack or size the popup's tool windows and says so.
+@pytest.mark.qt_log_ignore("This plugin does not support (raise|propagateSizeHints)")
+def test_the_quick_ask_popup_asks_too_and_cancel_keeps_the_question(
+    qtbot: QtBot,
+    run: Runner[Any],
+    data_dir: Path,
+    open_session: Callable[..., GuiSession],
+    simulator: SimulatorServer,
+) -> None:
+    """With a hard limit, a quick question that could cross it asks over the popup first."""
+    context = budget_context(data_dir, "9.99999", budget="10", hard_limit=True)
+    session = open_session(context, base_url=simulator.base_url)
+    popup = session.companion.popup
+
+    async def scenario() -> None:
+        await session.connect()
+        await wait_until(session.window.status.totals_label.isVisible, "this month's totals")
+        session.companion.open_quick_ask()
+        await wait_until(popup.isVisible, "the popup")
+        qtbot.keyClicks(popup.input, "Is it worth it?")
+        qtbot.keyClick(popup.input, Qt.Key.Key_Return)
+        box = await question_shown(session)
+        assert box.parentWidget() is popup
+        qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+        await wait_until(lambda: not session.companion.quick_ask.busy, "the question withdrawn")
+        await session.shutdown()
+
+    run(scenario())
+
+    assert simulator.requests == []
+    assert popup.input.text() == "Is it worth it?"

@@ -1,0 +1,70 @@
+"""The monthly budget for `chatdesk ask`: a refusal before a request that could cross a hard
+limit (a terminal cannot be asked the way the window asks: the prompt may come from stdin),
+and a note on stderr once the month's spend reaches 80% of the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from app.core import preflight
+from app.core.budget import (
+    BudgetLevel,
+    budget_state,
+    request_upper_bound,
+    would_cross,
+)
+from app.core.messages import ChatMessage
+from app.core.params import ChatParams
+from app.core.problems import UserFacingError
+from app.core.settings import Settings
+from app.core.store.ledger import UsageLedger
+from app.core.usage import format_usd
+
+OVER_BUDGET_OPTION = "--over-budget"
+
+
+class OverBudgetRefused(UserFacingError):
+    """The request could take the month past a hard budget limit and was not sent."""
+
+
+@dataclass(frozen=True)
+class AskBudget:
+    """The budget settings and this month's spend, as `chatdesk ask` applies them."""
+
+    settings: Settings
+    ledger: UsageLedger
+    # `--over-budget`: the user accepts going past a hard limit for this request.
+    allow_over: bool = False
+
+    def check(self, model: str, messages: list[ChatMessage], params: ChatParams) -> None:
+        """Refuse (OverBudgetRefused) a request that could cross a hard limit. Blocking."""
+        settings = self.settings
+        if self.allow_over or not settings.budget_hard_limit:
+            return
+        if settings.monthly_budget_usd is None:
+            return
+        bound = request_upper_bound(preflight.estimate(model, messages, params), params)
+        question = would_cross(budget_state(self.ledger.this_month(), settings), bound)
+        if question is not None:
+            raise OverBudgetRefused(
+                question.headline,
+                f"{question.details} Not sent. Add {OVER_BUDGET_OPTION} to send it anyway, or "
+                "raise the budget in Settings.",
+            )
+
+    def note(self, err: TextIO) -> None:
+        """Say so on `err` when this month's spend has reached 80% of the budget or more."""
+        state = budget_state(self.ledger.this_month(), self.settings)
+        if state.budget is None or state.level not in (BudgetLevel.WARN, BudgetLevel.OVER):
+            return
+        if state.level is BudgetLevel.OVER:
+            err.write(
+                f"Over budget: {format_usd(state.spent)} of {format_usd(state.budget)} "
+                "spent this month.\n"
+            )
+        else:
+            err.write(
+                f"Budget: {state.percent_used}% of {format_usd(state.budget)} used this month.\n"
+            )
