@@ -150,12 +150,19 @@ class Smoke:
         """The window starts on a real X server (the bundled xcb plugin and its libraries)."""
         if shutil.which("Xvfb") is None:
             raise CheckFailed("Xvfb is missing (apt-get install xvfb)")
+        data_dir = self.data_dir()
         with _xvfb() as display:
-            return self._gui({"QT_QPA_PLATFORM": "xcb", "DISPLAY": display})
+            self._gui({"QT_QPA_PLATFORM": "xcb", "DISPLAY": display}, data_dir)
+        # The global hotkey's backend (pynput's X11 modules, bundled as hidden imports).
+        log = Path(data_dir, "logs", "chatdesk.log").read_text(encoding="utf-8", errors="replace")
+        if "registered with pynput" not in log:
+            hotkey = [line for line in log.splitlines() if "hotkey" in line]
+            raise CheckFailed("the global hotkey did not register:\n" + "\n".join(hotkey[:5]))
+        return "exit 0, hotkey registered"
 
-    def _gui(self, platform: dict[str, str]) -> str:
+    def _gui(self, platform: dict[str, str], data_dir: str | None = None) -> str:
         env = platform | {"CHATDESK_EXIT_AFTER_SHOWN": "1"}
-        result = self.run_ok(["--demo", "--data-dir", self.data_dir()], env=env)
+        result = self.run_ok(["--demo", "--data-dir", data_dir or self.data_dir()], env=env)
         problems = [
             line
             for line in result.stderr.splitlines()

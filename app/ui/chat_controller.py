@@ -26,7 +26,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal
 
@@ -57,27 +57,25 @@ from app.core.store.saved_conversation import (
     ReplyEnding,
     SavedConversation,
 )
-from app.core.usage import Usage
 from app.ui.background import BackgroundImports
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.error_banner import ErrorBanner
 from app.ui.image_area import Attachment, ImageArea
+from app.ui.reply_state import STOPPED_NOTE, Reply, snapshot, stopped_note
 from app.ui.request_gauge import DraftRequest, RequestEstimator
 from app.ui.status_bar import SpendTracker, StatusBar
-from app.ui.stored_pages import FINISH_NOTES, StoredPages, shown_message
+from app.ui.stored_pages import StoredPages, shown_message
 from app.ui.tasks import report_bug
 
 log = logging.getLogger(__name__)
 
-STOPPED_NOTE = "Stopped."
 _RETRY_MESSAGE_MS = 8000
 # Sent (and not kept) after a cut-off reply to have the model carry on where it stopped.
 CONTINUE_PROMPT = (
     "Continue your previous reply from exactly where it stopped, without repeating any of it "
     "and without commenting on the interruption."
 )
-NOTHING_ARRIVED_NOTE = "Stopped before any text arrived."
 _CONTINUABLE_STATES = frozenset(
     {MessageState.INTERRUPTED, MessageState.STOPPED, MessageState.FAILED}
 )
@@ -89,48 +87,6 @@ class NotConnected(UserFacingError):
 
 # Asked after the pre-send estimate, before anything is sent: whether to go ahead.
 ConfirmSpend = Callable[[preflight.RequestEstimate, ChatParams], Awaitable[bool]]
-
-
-@dataclass
-class _Reply:
-    """What has arrived of the reply being streamed, per choice; `selected` is the one shown."""
-
-    choices: dict[int, list[str]] = field(default_factory=dict)
-    finish_reasons: dict[int, str] = field(default_factory=dict)
-    selected: int = 0
-    model: str = ""
-    usage: Usage | None = None
-    # True once text of this request arrived (a continued reply starts with the old text).
-    arrived: bool = False
-    logprobs: dict[int, list[dict[str, object]]] = field(default_factory=dict)
-    # For a continued reply: how it was stored before, to put back if nothing more arrives.
-    continuing: tuple[MessageState, str] | None = None
-
-    def texts(self) -> list[str]:
-        """Every choice's text, in order (for storing n > 1 replies)."""
-        count = max(self.choices, default=-1) + 1
-        return ["".join(self.choices.get(i, ())) for i in range(count)]
-
-    def stored_logprobs(self) -> object:
-        if not self.logprobs:
-            return None
-        return [self.logprobs.get(i, []) for i in range(max(self.logprobs) + 1)]
-
-    @property
-    def parts(self) -> list[str]:
-        """What arrived of any choice (empty when nothing did)."""
-        return [part for parts in self.choices.values() for part in parts]
-
-    @property
-    def text(self) -> str:
-        return "".join(self.choices.get(self.selected, ()))
-
-    @property
-    def finish_reason(self) -> str:
-        return self.finish_reasons.get(self.selected, "")
-
-    def notes(self) -> dict[int, str]:
-        return {i: FINISH_NOTES.get(reason, "") for i, reason in self.finish_reasons.items()}
 
 
 @dataclass(frozen=True)
@@ -197,7 +153,7 @@ class ChatController(QObject):
         self._conversation: list[ChatMessage] = self._fresh_conversation()
         self._task: asyncio.Task[None] | None = None
         self._failed_turn: _FailedTurn | None = None
-        self._reply: _Reply | None = None
+        self._reply: Reply | None = None
         # What View as code shows: the body of this conversation's last request, as sent.
         self._last_request: SentRequest | None = None
         # The last user message while the user edits it in the composer.
@@ -558,11 +514,11 @@ class ChatController(QObject):
         self._view.add_user_message(shown)
         self._view.begin_reply(self._model, choices=self.params.n or 1)
         self.reply_started.emit()
-        reply = self._reply = _Reply()
+        reply = self._reply = Reply()
         recorder = None
         if self._saved is not None:
             self._saved.add_user(message, self._settings())
-            recorder = self._saved.begin_reply(self._model, _snapshot(reply))
+            recorder = self._saved.begin_reply(self._model, snapshot(reply))
         await self._run(reply, recorder, generation, start, prompt)
 
     def on_view_continue_requested(self) -> None:
@@ -587,17 +543,17 @@ class ChatController(QObject):
         self._status.clear_usage()
         self._view.reopen_last_reply(self._model, partial)
         self.reply_started.emit()
-        reply = self._reply = _Reply(continuing=self._cut_off or (MessageState.STOPPED, ""))
+        reply = self._reply = Reply(continuing=self._cut_off or (MessageState.STOPPED, ""))
         reply.choices[0] = [partial]
         self._cut_off = None
         recorder = None
         if self._saved is not None:
-            recorder = self._saved.resume_reply(position, _snapshot(reply))
+            recorder = self._saved.resume_reply(position, snapshot(reply))
         await self._run(reply, recorder, generation, position, "")
 
     async def _run(
         self,
-        reply: _Reply,
+        reply: Reply,
         recorder: ReplyRecorder | None,
         generation: int,
         start: int,
@@ -611,7 +567,7 @@ class ChatController(QObject):
                 self._end_stopped(start, prompt, reply, recorder)
             else:
                 # The user moved to another conversation: this one keeps what arrived.
-                self._store_ending(recorder, reply, MessageState.STOPPED, _stopped_note(reply))
+                self._store_ending(recorder, reply, MessageState.STOPPED, stopped_note(reply))
             raise
         except SendDeclined:
             # The user's own choice: nothing to report, the draft goes back as it was.
@@ -632,7 +588,7 @@ class ChatController(QObject):
         if reply.usage is not None and self._spend is not None:
             await self._spend.add(reply.model or self._model, reply.usage)
 
-    async def _stream(self, reply: _Reply, recorder: ReplyRecorder | None = None) -> None:
+    async def _stream(self, reply: Reply, recorder: ReplyRecorder | None = None) -> None:
         client = self._client
         if client is None:
             raise self._no_client
@@ -662,7 +618,7 @@ class ChatController(QObject):
             if recorder is not None and reply.arrived:
                 recorder.changed()
 
-    def _apply(self, event: StreamEvent, reply: _Reply) -> None:
+    def _apply(self, event: StreamEvent, reply: Reply) -> None:
         match event:
             case ResponseStarted(rate_limits=limits):
                 self._status.show_rate_limits(limits)
@@ -691,7 +647,7 @@ class ChatController(QObject):
             _RETRY_MESSAGE_MS,
         )
 
-    def _end_finished(self, reply: _Reply, recorder: ReplyRecorder | None) -> None:
+    def _end_finished(self, reply: Reply, recorder: ReplyRecorder | None) -> None:
         self._keep_reply(reply)
         notes = reply.notes()
         self._view.end_reply(choice_notes=notes)
@@ -701,7 +657,7 @@ class ChatController(QObject):
         self._store_ending(recorder, reply, MessageState.COMPLETE, notes.get(reply.selected, ""))
 
     def _end_stopped(
-        self, start: int, prompt: str, reply: _Reply, recorder: ReplyRecorder | None
+        self, start: int, prompt: str, reply: Reply, recorder: ReplyRecorder | None
     ) -> None:
         if reply.arrived:
             self._keep_reply(reply)
@@ -718,7 +674,7 @@ class ChatController(QObject):
         self,
         start: int,
         prompt: str,
-        reply: _Reply,
+        reply: Reply,
         recorder: ReplyRecorder | None,
         failure: UserFacingError,
     ) -> None:
@@ -745,14 +701,14 @@ class ChatController(QObject):
             failure.headline, failure.remedy, can_retry=can_retry, retry_after=retry_after
         )
 
-    def _keep_reply(self, reply: _Reply) -> None:
+    def _keep_reply(self, reply: Reply) -> None:
         message = ChatMessage.assistant(reply.text)
         if reply.continuing is not None:
             self._conversation[-1] = message
         else:
             self._conversation.append(message)
 
-    def _put_back(self, reply: _Reply, recorder: ReplyRecorder | None) -> None:
+    def _put_back(self, reply: Reply, recorder: ReplyRecorder | None) -> None:
         """Nothing more arrived for a continued reply: it stays as it was, still continuable."""
         assert reply.continuing is not None
         state, note = reply.continuing
@@ -762,7 +718,7 @@ class ChatController(QObject):
         self._store_ending(recorder, reply, state, note)
 
     def _store_ending(
-        self, recorder: ReplyRecorder | None, reply: _Reply, state: MessageState, note: str
+        self, recorder: ReplyRecorder | None, reply: Reply, state: MessageState, note: str
     ) -> None:
         if self._saved is None or recorder is None:
             return
@@ -818,14 +774,6 @@ class ChatController(QObject):
             self._task = None
         # A failed request is handled inside the turn; what escapes it is a bug.
         report_bug(task)
-
-
-def _snapshot(reply: _Reply) -> Callable[[], tuple[str, list[str]]]:
-    return lambda: (reply.text, reply.texts())
-
-
-def _stopped_note(reply: _Reply) -> str:
-    return STOPPED_NOTE if reply.arrived or reply.continuing else NOTHING_ARRIVED_NOTE
 
 
 def _shown_prompt(prompt: str, images: tuple[Attachment, ...]) -> str:
