@@ -122,7 +122,7 @@ async def history_and_search(session: GuiSession) -> None:
     QTest.keyClick(session.window.composer, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     dialog = session.browser.search_dialog
     await until(dialog.isVisible)
-    QTest.keyClicks(dialog.query_edit, "retry")
+    QTest.keyClicks(dialog.query_edit, "retries")
     await until(lambda: bool(dialog.hits()) and not dialog.busy)
     await pause(0.4)
     QApplication.processEvents()
