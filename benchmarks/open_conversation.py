@@ -8,8 +8,8 @@ sidebar and conversation browser, offscreen on a qasync loop. Each figure is the
 - the sidebar filled from the history (its first page, with 10,000 conversations behind it);
 - opening the 2,000-message conversation from the sidebar: the load off the GUI thread, then
   its last messages drawn (target ≤ 300 ms);
-- opening it at a search hit near its start: everything from the hit on is drawn;
-- "Show earlier messages" on it: all 2,000 drawn (reported, no target: it is on demand).
+- opening it at a search hit near its start (a page from the hit on is drawn);
+- "Show earlier messages" on it: the window slides a page back (at most 160 messages drawn).
 
 Baseline (same run): opening a two-message conversation the same way, which is the fixed cost
 of switching conversations (clearing the view, loading, laying out, repainting). Ratios say
@@ -146,8 +146,11 @@ async def measure(bench: Bench, big: int, repeats: int) -> None:
         f"open the {messages:,}-message conversation:      {big_ms:7.1f} ms"
         f"  ({big_ms / baseline:.1f}x baseline; target <= 300 ms)"
     )
-    print(f"open it at a hit near its start:               {hit_ms:7.1f} ms  (all drawn)")
-    print(f"then 'Show earlier messages' (all drawn):      {all_ms:7.1f} ms")
+    print(f"open it at a hit near its start:               {hit_ms:7.1f} ms")
+    print(f"then 'Show earlier messages' (a page back):    {all_ms:7.1f} ms")
+    # The request estimator waits for a client this benchmark never connects.
+    for task in asyncio.all_tasks() - {asyncio.current_task()}:
+        task.cancel()
 
 
 def main() -> None:
