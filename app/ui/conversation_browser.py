@@ -153,14 +153,29 @@ class ConversationBrowser(QObject):
     # Start-up
 
     async def tidy(self) -> None:
-        """Mark replies cut off by a crash as interrupted, and purge long-deleted conversations."""
+        """Mark replies cut off by a crash as interrupted, and purge long-deleted conversations.
+
+        The most recent conversation with such a reply is opened, so the user sees at once
+        what was cut off (with Continue and Regenerate), unless they already moved on.
+        """
         loop = asyncio.get_running_loop()
+        history = self._history
         try:
-            interrupted = await loop.run_in_executor(None, self._history.recover_interrupted)
-            await loop.run_in_executor(None, self._history.purge_deleted)
+            cut_off = await loop.run_in_executor(None, history.streaming_conversations)
+            await loop.run_in_executor(None, history.recover_interrupted)
+            await loop.run_in_executor(None, history.purge_deleted)
         except sqlite3.Error:
             log.exception("could not tidy the history")
             return
-        if interrupted:
-            log.info("%d reply(ies) were interrupted by the last exit", interrupted)
         self._sidebar.refresh()
+        if not cut_off:
+            return
+        log.info("%d conversation(s) had a reply cut off by the last exit", len(cut_off))
+        controller = self._controller
+        if (
+            controller.conversation_id is None
+            and not controller.busy
+            and not controller.conversation
+        ):
+            await self.load_and_show(cut_off[0])
+            log.info("opened conversation %d with its interrupted reply", cut_off[0])

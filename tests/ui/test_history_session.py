@@ -151,7 +151,7 @@ def test_a_reply_cut_off_by_a_kill_shows_as_interrupted_at_the_next_start(
     open_session: Callable[..., GuiSession],
     simulator: SimulatorServer,
 ) -> None:
-    """A reply left streaming by a dead process opens marked interrupted, with Continue."""
+    """A reply left streaming by a dead process is opened at start, marked interrupted."""
     history = History.open(data_dir / "chatdesk.db")
     conversation = history.create_conversation(model="gpt-4o-mini")
     history.add_message(conversation, ChatMessage.user("Write an essay"))
@@ -163,7 +163,6 @@ def test_a_reply_cut_off_by_a_kill_shows_as_interrupted_at_the_next_start(
 
     async def scenario() -> None:
         await browser.tidy()
-        await browser.load_and_show(conversation)
 
     run(scenario())
     assert history.load(conversation).messages[1].state is MessageState.INTERRUPTED

@@ -354,6 +354,16 @@ class History:
                 (conversation_id, position),
             )
 
+    def streaming_conversations(self) -> list[int]:
+        """Conversations with a reply marked streaming, most recently active first."""
+        rows = self._query(
+            "SELECT DISTINCT c.id, c.updated_at FROM messages m"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE m.state = ? AND c.deleted_at IS NULL ORDER BY c.updated_at DESC",
+            (MessageState.STREAMING.value,),
+        )
+        return [int(row[0]) for row in rows]
+
     def recover_interrupted(self) -> int:
         """Mark replies left streaming by a process that died as interrupted; how many."""
         with self._transaction() as db:
