@@ -8,8 +8,36 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.evidence import Evidence
+
 # Widgets render offscreen unless a test starts its own X server.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+_EVIDENCE = Evidence()
+_HARDENING: dict[str, bool] = {}
+
+
+@pytest.fixture
+def evidence() -> Evidence:
+    """Where a hardening test records each case it tried (see tests/support/evidence.py)."""
+    return _EVIDENCE
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("hardening") is not None:
+            _HARDENING[item.nodeid] = False
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid in _HARDENING and report.when == "call":
+        _HARDENING[report.nodeid] = report.passed
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Only a run of every hardening test, all passed, rewrites the table.
+    if _HARDENING and all(_HARDENING.values()) and _EVIDENCE.cases:
+        _EVIDENCE.write()
 
 
 @pytest.fixture
