@@ -31,8 +31,11 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.catalog import CATALOG
 from app.core.client import ChatClient, ConnectionConfig
+from app.core.compare import CompareRequest
 from app.core.connection import MissingApiKey
+from app.core.messages import ChatMessage
 from app.core.model_list_cache import ModelListCache, refresh_model_list
+from app.core.params import ChatParams
 from app.core.problems import UserFacingError
 from app.core.resources import resource_path
 from app.core.secrets import SecretStoreUnavailable
@@ -42,6 +45,7 @@ from app.core.store.history import History
 from app.core.store.ledger import UsageLedger
 from app.core.store.records import StoredConversation
 from app.core.store.saved_conversation import SavedConversation
+from app.core.timed_stream import TimedReply
 from app.platform.single_instance import (
     QUICK_ASK,
     SHOW,
@@ -52,6 +56,7 @@ from app.platform.single_instance import (
 from app.ui.budget_guard import BudgetGuard
 from app.ui.chat_controller import ChatController
 from app.ui.companion import Companion
+from app.ui.compare_window import CompareWindow
 from app.ui.conversation_browser import ConversationBrowser
 from app.ui.import_hook import drop_feature_import_hook
 from app.ui.main_window import MainWindow
@@ -69,6 +74,7 @@ log = logging.getLogger(__name__)
 
 EXIT_AFTER_SHOWN_ENV = "CHATDESK_EXIT_AFTER_SHOWN"
 DEMO_WHERE = "built-in simulator"
+_COMPARE_MESSAGE_MS = 8000
 # How long to wait for the window system to map the window before going on regardless.
 _EXPOSE_WAIT_S = 2.0
 
@@ -186,6 +192,7 @@ class GuiSession:
         self._ledger: UsageLedger | None = None
         self._settings_dialog: SettingsDialog | None = None
         self._usage_window: UsageWindow | None = None
+        self._compare_window: CompareWindow | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._simulator: SimulatorServer | None = None
         self._demo = demo
@@ -254,6 +261,7 @@ class GuiSession:
         self.window.demo_requested.connect(self.on_window_demo_requested)
         self.window.settings_requested.connect(self.on_window_settings_requested)
         self.window.usage_requested.connect(self.on_window_usage_requested)
+        self.window.conversation_actions.compare_requested.connect(self.on_window_compare_requested)
         self.budget.usage_requested.connect(self.on_window_usage_requested)
         self._unsubscribe = context.settings_store.subscribe(self.on_settings_changed)
         # The tray, the global hotkey and the quick-ask popup (built now, shown in an instant).
@@ -291,6 +299,11 @@ class GuiSession:
     def usage_window(self) -> UsageWindow | None:
         """The Usage window, once it has been opened."""
         return self._usage_window
+
+    @property
+    def compare_window(self) -> CompareWindow | None:
+        """The Compare window, once it has been opened."""
+        return self._compare_window
 
     async def run(self) -> int:
         """Show the window, connect, and wait until the window is closed."""
@@ -425,6 +438,33 @@ class GuiSession:
             self._usage_window.settings_requested.connect(self.on_window_settings_requested)
         self._usage_window.show_window()
 
+    def on_window_compare_requested(self) -> None:
+        """Compare models: the composer's draft and images, after the open conversation."""
+        if self._compare_window is None:
+            self._compare_window = CompareWindow(
+                client=lambda: self._client, record_usage=self.spend.add, parent=self.window
+            )
+            self._compare_window.continue_chosen.connect(self.on_compare_window_continue_chosen)
+        window, controller = self.window, self.controller
+        message = ChatMessage.user(window.composer.text(), window.image_area.parts())
+        request = CompareRequest(
+            controller.conversation, message, controller.model, controller.params
+        )
+        self._compare_window.open_for(request, window.model_combo.server_models)
+
+    def on_compare_window_continue_chosen(
+        self, message: ChatMessage, reply: TimedReply, params: ChatParams
+    ) -> None:
+        if not self.controller.adopt_exchange(message, reply, params):
+            self.window.status.showMessage(
+                "Wait for the reply in the main window to finish, then continue with this one.",
+                _COMPARE_MESSAGE_MS,
+            )
+            return
+        if self._compare_window is not None:
+            self._compare_window.close()
+        self.window.activateWindow()
+
     def on_settings_dialog_key_changed(self) -> None:
         self.request_reconnect()
 
@@ -543,6 +583,8 @@ class GuiSession:
     async def shutdown(self) -> None:
         self._unsubscribe()
         await self.controller.stop_and_wait()
+        if self._compare_window is not None:
+            await self._compare_window.finish()
         await self.companion.quick_ask.close()
         self.companion.close()
         pending = [task for task in self._tasks if not task.done()]

@@ -17,8 +17,11 @@ nor for the CPU time measured here. Each figure comes with a baseline measured i
     target ≤ 1.3); first with PySide6's `__feature__` import hook in place, then with it
     dropped as `run_gui` does (see app/ui/import_hook.py), against the bare consumer with and
     without PySide6 imported.
+(f) the flood with logprobs on (top 5 alternatives per token): CPU time and longest stall over
+    those of the same flood without; then with the inspector's heat-map open, following the
+    reply as it streams. `--logprobs` measures only this.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/streaming.py [--quick]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/streaming.py [--quick] [--logprobs]
 """
 
 from __future__ import annotations
@@ -43,10 +46,12 @@ from PySide6.QtWidgets import QApplication
 from app.core.catalog import CATALOG
 from app.core.client import ChatClient, ConnectionConfig
 from app.core.events import TextDelta
+from app.core.params import ChatParams
 from app.simulator.prose import filler
 from app.ui.chat_controller import ChatController
 from app.ui.chat_view import ChatView
 from app.ui.import_hook import drop_feature_import_hook
+from app.ui.inspector.follower import ReplyInspector
 from app.ui.main_window import MainWindow
 
 MODEL = "gpt-4o-mini"
@@ -57,6 +62,8 @@ PROBE_MS = 5
 PACED_DELAY_S = 0.0008
 # For (e): a transcript this many turns long (about 1.2 MB of rendered Markdown) before the flood.
 EARLIER_TURNS = 200
+# For (f): what a developer looking at probabilities would ask for.
+LOGPROBS = ChatParams(logprobs=True, top_logprobs=5)
 # Filler words per streamed chunk (token): measured below, used to size the answers.
 _CALIBRATION_WORDS = 2000
 
@@ -130,8 +137,18 @@ class Bench:
         self.window = MainWindow(CATALOG, MODEL)
         self.window.show()
 
-    async def app_stream(self, base_url: str, earlier_turns: int = 0) -> Run:
-        """One answer streamed into the window, after `earlier_turns` turns already shown."""
+    async def app_stream(
+        self,
+        base_url: str,
+        earlier_turns: int = 0,
+        *,
+        params: ChatParams | None = None,
+        heat_map: bool = False,
+    ) -> Run:
+        """One answer streamed into the window, after `earlier_turns` turns already shown.
+
+        With `heat_map`, the inspector is open and follows the reply's tokens as they arrive.
+        """
         client = ChatClient(ConnectionConfig(api_key=KEY, base_url=base_url, max_retries=0))
         window = self.window
         controller = ChatController(
@@ -141,8 +158,13 @@ class Bench:
             status=window.status,
             model=MODEL,
             client=client,
+            params=params,
             parent=window,
         )
+        inspector = None
+        if heat_map:
+            inspector = ReplyInspector(controller, window.chat_view, window.inspector_dock, window)
+            window.inspector_dock.show()
         try:
             # Warm-up: the SDK, the token encoding and the first layout are not what is timed.
             await controller.send("hi")
@@ -164,17 +186,19 @@ class Bench:
                 del view.append_reply
         finally:
             controller.new_chat()
+            if inspector is not None:
+                window.inspector_dock.hide()
+                inspector.deleteLater()
             controller.deleteLater()
             await client.aclose()
 
-    async def client_stream(self, base_url: str) -> Run:
+    async def client_stream(self, base_url: str, params: ChatParams | None = None) -> Run:
         """The same answer consumed by the client alone on the same loop: no window involved."""
         from app.core.messages import ChatMessage
-        from app.core.params import ChatParams
         from app.core.request import build_request
 
         client = ChatClient(ConnectionConfig(api_key=KEY, base_url=base_url, max_retries=0))
-        body = build_request(MODEL, [ChatMessage.user(PROMPT)], ChatParams())
+        body = build_request(MODEL, [ChatMessage.user(PROMPT)], params or ChatParams())
         chunks = 0
 
         async def consume() -> None:
@@ -375,20 +399,70 @@ async def measure(quick: bool) -> list[tuple[str, str, str, str]]:
             "same as empty",
         )
     )
+    rows += await measure_logprobs(bench, flood_chunks)
     bench.window.close()
     return rows
+
+
+async def measure_logprobs(bench: Bench, chunks: int) -> list[tuple[str, str, str, str]]:
+    """(f): what logprobs cost the flood, and the heat-map following it as it streams."""
+    with simulator(0.0, words_for_chunks(chunks)) as url:
+        plain = fastest([await bench.app_stream(url) for _ in range(2)])
+        plain_client = fastest([await bench.client_stream(url) for _ in range(2)])
+        with_logprobs = fastest([await bench.app_stream(url, params=LOGPROBS) for _ in range(2)])
+        logprobs_client = fastest([await bench.client_stream(url, LOGPROBS) for _ in range(2)])
+        heat = fastest(
+            [await bench.app_stream(url, params=LOGPROBS, heat_map=True) for _ in range(2)]
+        )
+    return [
+        (
+            f"(f) CPU, logprobs on / off ({with_logprobs.chunks:,} chunks, top 5)",
+            f"{with_logprobs.cpu_s / plain.cpu_s:.2f} "
+            f"({with_logprobs.cpu_s:.2f} s / {plain.cpu_s:.2f} s)",
+            f"{logprobs_client.cpu_s / plain_client.cpu_s:.2f} "
+            f"({logprobs_client.cpu_s:.2f} s / {plain_client.cpu_s:.2f} s, client only)",
+            "",
+        ),
+        (
+            "    max GUI stall, logprobs on (off)",
+            f"{with_logprobs.stall_ms:.1f} ms ({plain.stall_ms:.1f} ms)",
+            f"{logprobs_client.stall_ms:.1f} ms (client only)",
+            "≤ 50 ms",
+        ),
+        (
+            "(f') with the heat-map open: CPU / logprobs off, max stall",
+            f"{heat.cpu_s / plain.cpu_s:.2f} ({heat.cpu_s:.2f} s), {heat.stall_ms:.1f} ms",
+            "",
+            "≤ 50 ms",
+        ),
+    ]
+
+
+async def measure_logprobs_only(quick: bool) -> list[tuple[str, str, str, str]]:
+    # As the app runs (see (d')): run_gui drops the import hook.
+    drop_feature_import_hook()
+    bench = Bench(StallProbe())
+    try:
+        return await measure_logprobs(bench, 20_000 // (10 if quick else 1))
+    finally:
+        bench.window.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    quick = parser.parse_args().quick
+    parser.add_argument("--logprobs", action="store_true", help="only (f): the cost of logprobs")
+    arguments = parser.parse_args()
+    quick = arguments.quick
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        rows = loop.run_until_complete(measure(quick))
+        if arguments.logprobs:
+            rows = loop.run_until_complete(measure_logprobs_only(quick))
+        else:
+            rows = loop.run_until_complete(measure(quick))
     print(table(rows))
 
 

@@ -14,11 +14,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor, QTextDocument
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -169,6 +171,131 @@ async def usage_window(session: GuiSession, context: AppContext) -> None:
     window.close()
 
 
+async def compare_models(session: GuiSession) -> None:
+    """Compare models: the draft sent to three columns, answered side by side."""
+    session.controller.new_chat()
+    QTest.keyClicks(session.window.composer, "Explain the CAP theorem in a few sentences")
+    session.window.conversation_actions.compare_action.trigger()
+    compare = session.compare_window
+    assert compare is not None
+    await until(compare.isVisible)
+    compare.add_button.click()
+    third = compare.columns[2]
+    third.model_picker.set_current_model("gpt-4o-mini")
+    third.set_overrides(temperature="1.2", seed="7")
+    compare.send()
+    await until(lambda: compare.comparison is not None and not compare.busy, 60)
+    await pause(0.4)
+    QApplication.processEvents()
+    subprocess.run(
+        ["import", "-window", str(int(compare.winId())), str(OUT / "compare.png")], check=True
+    )
+    print(f"wrote {OUT / 'compare'}.png")
+    compare.close()
+    session.window.composer.take_text()
+
+
+async def seed_rerun(session: GuiSession, sim: SimulatorServer) -> None:
+    """A seeded reply re-run after a (simulated) backend update: the word diff and the note."""
+    controller = session.controller
+    controller.new_chat()
+    controller.set_params(replace(controller.params, seed=42))
+    controller.parameters_changed.emit()
+    await ask(session, "Why do cats purr?")
+    await answered(session)
+    original = session.window.chat_view.last_reply_text()
+    # A new build that words the answer a little differently: one sentence fewer, one word.
+    sentences = original.split(". ")
+    del sentences[3:4]
+    sim.system_fingerprint = "fp_sim_0002"
+    sim.script_answer(". ".join(sentences).replace("(simulated)", "(emulated)", 1))
+    controller.reruns.on_view_rerun_requested()
+    await until(lambda: controller.reruns.dialog is not None and not controller.reruns.busy, 60)
+    dialog = controller.reruns.dialog
+    assert dialog is not None
+    # The reply's header (its fingerprint and seed) in view beside the dialog.
+    session.window.chat_view.scroll_to_message(0)
+    dialog.move(session.window.x() + 440, session.window.y() + 200)
+    await pause(0.5)
+    QApplication.processEvents()
+    # The dialog over the window, with the reply's fingerprint and seed in view behind it.
+    subprocess.run(
+        ["import", "-window", "root", "-crop", "1180x820+0+0", str(OUT / "seed-diff.png")],
+        check=True,
+    )
+    print(f"wrote {OUT / 'seed-diff'}.png")
+    sim.system_fingerprint = "fp_sim_0001"
+    dialog.close()
+    controller.set_params(replace(controller.params, seed=None))
+
+
+def click_link(session: GuiSession, label: str) -> None:
+    """Click the last link labelled `label` in the transcript, scrolled into view first."""
+    view = session.window.chat_view
+    document = view.document()
+    flags = QTextDocument.FindFlag.FindBackward | QTextDocument.FindFlag.FindCaseSensitively
+    found = document.find(label, document.characterCount() - 1, flags)
+    middle = QTextCursor(document)
+    middle.setPosition(found.selectionStart() + len(label) // 2)
+    view.setTextCursor(middle)
+    view.ensureCursorVisible()
+    QTest.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.cursorRect(middle).center()
+    )
+
+
+async def inspector_views(session: GuiSession) -> None:
+    """The inspector: a reply's token probabilities with one token's tip, then JSON trees."""
+    controller, window = session.controller, session.window
+    controller.new_chat()
+    controller.set_params(replace(controller.params, logprobs=True, top_logprobs=5))
+    await ask(session, "Why do herons stand on one leg?")
+    await answered(session)
+    click_link(session, "Probabilities")
+    heat_map = window.inspector_dock.heat_map
+    await until(lambda: bool(heat_map.cells))
+    await pause(0.4)
+    # An unsure token near the top, whose alternatives are worth a look.
+    index = next(
+        i
+        for i, cell in enumerate(heat_map.cells)
+        if i > 8 and cell.text[1:].isalpha() and 0.1 < cell.probability < 0.4
+    )
+    point = heat_map.cell_rect_center(index)
+    QTest.mouseMove(heat_map.viewport(), point)
+    await pause(0.3)
+    heat_map.show_tip(index, point)
+    await pause(0.6)
+    QApplication.processEvents()
+    # The tooltip is a window of its own: capture the screen around the main window.
+    subprocess.run(
+        ["import", "-window", "root", "-crop", "1180x820+0+0", str(OUT / "logprobs.png")],
+        check=True,
+    )
+    print(f"wrote {OUT / 'logprobs'}.png")
+
+    controller.set_params(
+        replace(controller.params, logprobs=False, top_logprobs=None, json_mode=True)
+    )
+    await ask(session, "Describe the grey heron as json")
+    await answered(session)
+    click_link(session, "JSON")
+    tree = window.inspector_dock.json_page.tree
+    await until(lambda: tree.topLevelItemCount() > 0)
+    tree.setCurrentItem(next(item for item in tree.items() if item.path == ".answer"))
+    await pause(0.4)
+    capture(session, "json-tree")
+
+    controller.set_params(replace(controller.params, max_output_tokens=75))
+    await ask(session, "Now the white stork, as json")
+    await answered(session)
+    click_link(session, "Invalid JSON")
+    await pause(0.4)
+    capture(session, "json-cut-off")
+    controller.set_params(replace(controller.params, json_mode=False, max_output_tokens=None))
+    window.inspector_dock.hide()
+
+
 def sample_photo(folder: Path) -> Path:
     path = folder / "harbour.jpg"
     image = Image.new("RGB", (3200, 2100), (40, 90, 150))
@@ -222,6 +349,9 @@ async def scenes(app: QApplication, data_dir: Path, sim: SimulatorServer) -> int
         await quick_ask(session, "How do I undo the last git commit but keep the changes?")
         await history_and_search(session)
         await usage_window(session, context)
+        await compare_models(session)
+        await seed_rerun(session, sim)
+        await inspector_views(session)
 
         theme.apply(Theme.DARK)
         session.controller.new_chat()

@@ -34,9 +34,22 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _HARDENING[report.nodeid] = report.passed
 
 
+def _every_hardening_module_collected() -> bool:
+    # Running one file collects only its tests, which would all pass and write a table of
+    # that file's cases alone.
+    collected = {nodeid.partition("::")[0] for nodeid in _HARDENING}
+    modules = (Path(__file__).parent / "hardening").glob("test_*.py")
+    return {f"tests/hardening/{module.name}" for module in modules} <= collected
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # Only a run of every hardening test, all passed, rewrites the table.
-    if _HARDENING and all(_HARDENING.values()) and _EVIDENCE.cases:
+    if (
+        _HARDENING
+        and all(_HARDENING.values())
+        and _EVIDENCE.cases
+        and _every_hardening_module_collected()
+    ):
         _EVIDENCE.write()
 
 

@@ -151,10 +151,8 @@ class AnswerPrinter:
 
     def on_retry(self, event: RetryScheduled) -> None:
         wait = f" in {event.wait_s:g} s" if event.wait_s else ""
-        self._err.write(
-            f"[server answered {event.status}; retrying{wait} "
-            f"({event.attempt}/{event.max_retries})]\n"
-        )
+        why = f"server answered {event.status}" if event.status is not None else "no answer"
+        self._err.write(f"[{why}; retrying{wait} ({event.attempt}/{event.max_retries})]\n")
         self._err.flush()
 
     def handle(self, event: object) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import importlib
+import re
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -36,13 +37,26 @@ from app.core.usage import Usage
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # A parse-heavy burst of chunks must not hold the event loop: hand control back this often.
 _YIELD_EVERY_S = 0.004
+# JSON can carry a lone UTF-16 surrogate ("\ud800"); Python keeps it in the str, but it cannot
+# be encoded as UTF-8, so SQLite, the clipboard and the next request would all fail on it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
 # The SDK does not retry when the server asks to wait longer than this (openai._constants).
 _SDK_MAX_RETRY_AFTER_S = 120.0
 
 RetryListener = Callable[[RetryScheduled], None]
-_retry_listener: contextvars.ContextVar[RetryListener | None] = contextvars.ContextVar(
-    "chatdesk_retry_listener", default=None
+
+
+@dataclass
+class _RetryWatch:
+    """Who to tell about the retries of one request, and the last attempt they were told of."""
+
+    listener: RetryListener
+    announced: int = 0
+
+
+_retry_watch: contextvars.ContextVar[_RetryWatch | None] = contextvars.ContextVar(
+    "chatdesk_retry_watch", default=None
 )
 
 
@@ -112,13 +126,13 @@ class ChatClient:
         """
         client = await self._client()
         model = str(body.get("model", ""))
-        token = _retry_listener.set(on_retry)
+        token = _retry_watch.set(_RetryWatch(on_retry) if on_retry is not None else None)
         try:
             raw = await client.chat.completions.with_raw_response.create(**body)
         except Exception as exc:
             raise self._classified(exc, model) from None
         finally:
-            _retry_listener.reset(token)
+            _retry_watch.reset(token)
         yield ResponseStarted(RateLimits.from_headers(raw.headers), raw.headers.get("x-request-id"))
 
         stream = raw.parse()
@@ -135,6 +149,8 @@ class ChatClient:
                 for choice in chunk.choices:
                     delta = choice.delta
                     text = (delta.content or "") + (getattr(delta, "refusal", None) or "")
+                    if _LONE_SURROGATE.search(text):
+                        text = _LONE_SURROGATE.sub("\ufffd", text)
                     if text:
                         texts[choice.index].append(text)
                         yield TextDelta(choice.index, text)
@@ -163,7 +179,10 @@ class ChatClient:
 
     def _classified(self, exc: Exception, model: str) -> ApiFailure:
         try:
-            return classify(exc, FailureContext(model=model, base_url=self._config.base_url))
+            context = FailureContext(
+                model=model, base_url=self._config.base_url, secrets=(self._config.api_key,)
+            )
+            return classify(exc, context)
         except TypeError:
             raise exc from None
 
@@ -180,11 +199,16 @@ class ChatClient:
 def _make_sdk_client(sdk: ModuleType, config: ConnectionConfig) -> Any:
     max_retries = config.max_retries
 
+    async def on_request(request: Any) -> None:
+        _announce_unanswered_retry(request, max_retries)
+
     async def on_response(response: Any) -> None:
         await _mark_unretryable_quota(response)
         _announce_retry(response, max_retries)
 
-    http_client = sdk.DefaultAsyncHttpxClient(event_hooks={"response": [on_response]})
+    http_client = sdk.DefaultAsyncHttpxClient(
+        event_hooks={"request": [on_request], "response": [on_response]}
+    )
     client = sdk.AsyncOpenAI(
         api_key=config.api_key,
         base_url=config.base_url,
@@ -209,10 +233,25 @@ async def _mark_unretryable_quota(response: Any) -> None:
         response.headers["x-should-retry"] = "false"
 
 
+def _announce_unanswered_retry(request: Any, max_retries: int) -> None:
+    """A retry of an attempt that got no response at all (refused, reset, timed out).
+
+    Those leave no response to announce the retry from; without this the user would wait
+    through the SDK's backoff and every new attempt with no sign that anything was happening.
+    """
+    watch = _retry_watch.get()
+    if watch is None:
+        return
+    attempt = int(request.headers.get("x-stainless-retry-count", "0") or 0)
+    if attempt > watch.announced:
+        watch.announced = attempt
+        watch.listener(RetryScheduled(attempt, max_retries, None, None))
+
+
 def _announce_retry(response: Any, max_retries: int) -> None:
-    listener = _retry_listener.get()
+    watch = _retry_watch.get()
     status = response.status_code
-    if listener is None or not (status in _RETRYABLE_STATUSES or status >= 500):
+    if watch is None or not (status in _RETRYABLE_STATUSES or status >= 500):
         return
     if response.headers.get("x-should-retry") == "false":
         return
@@ -226,7 +265,8 @@ def _announce_retry(response: Any, max_retries: int) -> None:
         wait_s = None
     if wait_s is not None and wait_s > _SDK_MAX_RETRY_AFTER_S:
         return
-    listener(RetryScheduled(taken + 1, max_retries, status, wait_s))
+    watch.announced = taken + 1
+    watch.listener(RetryScheduled(taken + 1, max_retries, status, wait_s))
 
 
 def _token_logprobs(content: Any) -> tuple[TokenLogprob, ...]:

@@ -59,11 +59,15 @@ class UsageReported:
 
 @dataclass(frozen=True, slots=True)
 class RetryScheduled:
-    """The SDK will retry after a failed attempt (rate limit, server error)."""
+    """The SDK will retry after a failed attempt (rate limit, server error, no connection).
+
+    `status` is None when the attempt got no response at all (the connection was refused or
+    lost, or it timed out); the retry is then announced as it is sent.
+    """
 
     attempt: int
     max_retries: int
-    status: int
+    status: int | None
     wait_s: float | None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -72,10 +72,12 @@ class ApiFailure(UserFacingError):
 
 @dataclass(frozen=True)
 class FailureContext:
-    """What the classifier may mention: the model asked for and the server's address."""
+    """What the classifier may mention: the model asked for and the server's address; and what
+    it must not: `secrets` (the key sent), masked wherever the server's message repeats them."""
 
     model: str = ""
     base_url: str = ""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 def classify(exc: BaseException, context: FailureContext | None = None) -> ApiFailure:
@@ -108,7 +110,7 @@ def classify(exc: BaseException, context: FailureContext | None = None) -> ApiFa
             FailureKind.SERVER,
             "The server reported an error while answering",
             "The partial answer is kept; press Retry to ask again.",
-            detail=_redacted_message(exc),
+            detail=_redacted_message(exc, ctx),
         )
     raise TypeError(f"not an API failure: {type(exc).__name__}") from exc
 
@@ -127,7 +129,7 @@ def _from_status(exc: BaseException, status: int, ctx: FailureContext) -> ApiFai
     error = _error_object(exc)
     code = str(error.get("code") or getattr(exc, "code", None) or "")
     error_type = str(error.get("type") or getattr(exc, "type", None) or "")
-    detail = _redacted_message(exc)
+    detail = _redacted_message(exc, ctx)
     retry_after = _retry_after(exc)
     request_id = getattr(exc, "request_id", None)
     common: dict[str, Any] = {
@@ -233,9 +235,11 @@ def _error_object(exc: BaseException) -> dict[str, Any]:
     return {}
 
 
-def _redacted_message(exc: BaseException) -> str:
+def _redacted_message(exc: BaseException, ctx: FailureContext) -> str:
     message = _error_object(exc).get("message") or getattr(exc, "message", None) or str(exc)
-    return redact(str(message))[:500]
+    # A server may echo the key it refused, and a key for a compatible server need not look
+    # like one: the key sent is masked by value, not only by shape.
+    return redact(str(message), ctx.secrets)[:500]
 
 
 def _retry_after(exc: BaseException) -> float | None:

@@ -102,7 +102,9 @@ class ChatParams:
 
     def is_set(self, name: str) -> bool:
         value = getattr(self, name)
-        return value not in (None, (), False)
+        # Not `value not in (None, (), False)`: 0 == False, so a temperature or seed of 0 would
+        # count as unset (kept on a model switch, dropped from the saved conversation).
+        return value is not None and value is not False and value != ()
 
     def set_names(self) -> list[str]:
         return [f.name for f in fields(self) if self.is_set(f.name)]

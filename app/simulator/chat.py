@@ -8,7 +8,7 @@ from typing import Any
 from app.core.catalog import ModelInfo
 from app.simulator import errors
 from app.simulator.answers import AnswerSpec
-from app.simulator.completion import Completion, build_completion
+from app.simulator.completion import SYSTEM_FINGERPRINT, Completion, build_completion
 from app.simulator.content import read_prompt
 from app.simulator.counting import PrefixCache, count_prompt
 from app.simulator.models import ModelRegistry
@@ -33,8 +33,13 @@ def plan_chat(
     prefix_cache: PrefixCache,
     answer_words: int | None,
     send_usage: bool,
+    answer: str | None = None,
+    system_fingerprint: str = SYSTEM_FINGERPRINT,
 ) -> ChatPlan:
-    """Validate in the API's order (shape, model, model rules, context) and decide the reply."""
+    """Validate in the API's order (shape, model, model rules, context) and decide the reply.
+
+    `answer` (a scripted one) replaces the simulated answer's text.
+    """
     if not isinstance(body, dict):
         raise errors.invalid_json()
     check_request(body)
@@ -56,6 +61,8 @@ def plan_chat(
         response_model=registry.response_model(model),
         prompt_tokens=prompt_tokens,
         cached_tokens=cached,
+        answer=answer,
+        system_fingerprint=system_fingerprint,
     )
     options = body.get("stream_options") or {}
     stream = bool(body.get("stream"))

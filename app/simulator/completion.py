@@ -52,6 +52,8 @@ class Completion:
     logprobs: bool
     top_logprobs: int
     salt: int
+    # The backend build the reply claims; tests change it to act out a server update.
+    system_fingerprint: str = SYSTEM_FINGERPRINT
 
     @property
     def completion_tokens(self) -> int:
@@ -106,7 +108,7 @@ class Completion:
         if include_usage:
             body["usage"] = self.usage()
         body["service_tier"] = SERVICE_TIER
-        body["system_fingerprint"] = SYSTEM_FINGERPRINT
+        body["system_fingerprint"] = self.system_fingerprint
         return body
 
 
@@ -118,8 +120,10 @@ def build_completion(
     response_model: str,
     prompt_tokens: int,
     cached_tokens: int,
+    answer: str | None = None,
+    system_fingerprint: str = SYSTEM_FINGERPRINT,
 ) -> Completion:
-    """Decide every choice of the reply to a validated request."""
+    """Decide every choice of the reply to a validated request (`answer`: a scripted text)."""
     stops = _stops(body.get("stop"))
     limit: int | None = body.get("max_completion_tokens")
     if limit is None:
@@ -132,7 +136,7 @@ def build_completion(
             choices.append(Choice(index, (), "length", limit))
             continue
         budget = None if limit is None else limit - reasoning
-        text, finish = compose(spec, index), "stop"
+        text, finish = (compose(spec, index) if answer is None else answer), "stop"
         cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
         if cut >= 0:
             text = text[:cut]
@@ -150,6 +154,7 @@ def build_completion(
         logprobs=bool(body.get("logprobs")),
         top_logprobs=body.get("top_logprobs") or 0,
         salt=zlib.crc32(spec.fingerprint.encode()),
+        system_fingerprint=system_fingerprint,
     )
 
 

@@ -175,6 +175,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             prefix_cache=self.sim.prefix_cache,
             answer_words=self._answer_words(),
             send_usage=self.sim.send_usage,
+            answer=self.sim.next_answer(),
+            system_fingerprint=self.sim.system_fingerprint,
         )
         completion = plan.completion
         self._rate_headers, limited = self.sim.rate_limiter.draw(

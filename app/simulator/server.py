@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from app.core.catalog import DEFAULT_MODEL
+from app.simulator.completion import SYSTEM_FINGERPRINT
 from app.simulator.counting import PrefixCache, count_prompt
 from app.simulator.faults import Fault
 from app.simulator.handler import SimulatorHandler
@@ -59,6 +60,8 @@ class SimulatorServer:
         self.words_per_chunk = words_per_chunk
         self.answer_words = answer_words
         self.send_usage = send_usage
+        # The `system_fingerprint` of every reply; set it to act out a backend update.
+        self.system_fingerprint = SYSTEM_FINGERPRINT
         self.registry = ModelRegistry(extra_models)
         self.prefix_cache = PrefixCache()
         self.rate_limiter = RateLimiter()
@@ -66,6 +69,7 @@ class SimulatorServer:
         self._requested_port = port
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
+        self._answers: deque[str] = deque()
         self._requests: list[ReceivedRequest] = []
         self._httpd: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -150,6 +154,20 @@ class SimulatorServer:
     def next_fault(self) -> Fault | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None
+
+    def script_answer(self, *answers: str) -> None:
+        """Queue answers; each chat request consumes the next one and says it (FIFO).
+
+        The text replaces the simulated answer as it is, so a test can make the model say
+        exactly what it needs (raw HTML, a huge code block); every other part of the reply
+        (streaming, usage, faults) behaves as usual.
+        """
+        with self._lock:
+            self._answers.extend(answers)
+
+    def next_answer(self) -> str | None:
+        with self._lock:
+            return self._answers.popleft() if self._answers else None
 
     @property
     def requests(self) -> list[ReceivedRequest]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from app.simulator.completion import SERVICE_TIER, SYSTEM_FINGERPRINT, Choice, Completion
+from app.simulator.completion import SERVICE_TIER, Choice, Completion
 
 DONE = b"data: [DONE]\n\n"
 
@@ -31,7 +31,7 @@ class ChunkEncoder:
             "created": completion.created,
             "model": completion.model,
             "service_tier": SERVICE_TIER,
-            "system_fingerprint": SYSTEM_FINGERPRINT,
+            "system_fingerprint": completion.system_fingerprint,
         }
         self._head = "data: " + _dumps(head)[:-1] + ',"choices":['
         self._usage_null = ',"usage":null' if include_usage else ""
@@ -49,7 +49,9 @@ class ChunkEncoder:
             parts.append(f',"obfuscation":"{(_OBFUSCATION * 2)[start : start + size]}"')
         self._count += 1
         parts.append("}\n\n")
-        return "".join(parts).encode()
+        # A lone surrogate in a scripted answer goes out as the JSON escape "\ud800", as a
+        # server that produced one would send it (it has no UTF-8 form).
+        return "".join(parts).encode("utf-8", "backslashreplace")
 
 
 def stream_events(

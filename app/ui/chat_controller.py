@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -49,6 +50,7 @@ from app.core.failures import ApiFailure
 from app.core.messages import ChatMessage, Role
 from app.core.params import ChatParams
 from app.core.problems import UserFacingError
+from app.core.reproduce import RerunSubject
 from app.core.request import build_request, validate
 from app.core.store.records import MessageState, StoredConversation, StoredMessage
 from app.core.store.reply_recorder import ReplyRecorder
@@ -57,13 +59,16 @@ from app.core.store.saved_conversation import (
     ReplyEnding,
     SavedConversation,
 )
+from app.core.timed_stream import RunState, TimedReply
 from app.ui.background import BackgroundImports
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.error_banner import ErrorBanner
 from app.ui.image_area import Attachment, ImageArea
+from app.ui.reply_provenance import reply_from, reply_info, reproduce_offer, stored_subject
 from app.ui.reply_state import STOPPED_NOTE, Reply, snapshot, stopped_note
 from app.ui.request_gauge import DraftRequest, RequestEstimator
+from app.ui.seed_rerun import SeedRerun
 from app.ui.status_bar import SpendTracker, StatusBar
 from app.ui.stored_pages import StoredPages, shown_message
 from app.ui.tasks import report_bug
@@ -71,6 +76,7 @@ from app.ui.tasks import report_bug
 log = logging.getLogger(__name__)
 
 _RETRY_MESSAGE_MS = 8000
+_SEED_MESSAGE_MS = 10_000
 # Sent (and not kept) after a cut-off reply to have the model carry on where it stopped.
 CONTINUE_PROMPT = (
     "Continue your previous reply from exactly where it stopped, without repeating any of it "
@@ -154,8 +160,12 @@ class ChatController(QObject):
         self._task: asyncio.Task[None] | None = None
         self._failed_turn: _FailedTurn | None = None
         self._reply: Reply | None = None
+        # The status bar's note of the SDK retrying the current request (stale once it ends).
+        self._retry_note = ""
         # What View as code shows: the body of this conversation's last request, as sent.
         self._last_request: SentRequest | None = None
+        # The request behind the last reply, when it sent a seed: "Re-run with same seed".
+        self._answered: RerunSubject | None = None
         # The last user message while the user edits it in the composer.
         self._editing: ChatMessage | None = None
         # Bumped by a new chat so a cancelled turn does not write into the next conversation.
@@ -181,6 +191,15 @@ class ChatController(QObject):
         view.continue_requested.connect(self.on_view_continue_requested)
         view.earlier_requested.connect(self._pages.earlier)
         view.later_requested.connect(self._pages.later)
+        view.seed_requested.connect(self.on_view_seed_requested)
+        self.reruns = SeedRerun(
+            view,
+            subject=self.rerun_subject,
+            client=lambda: self._client,
+            status=status,
+            spend=spend,
+            parent=self,
+        )
 
     @property
     def conversation(self) -> tuple[ChatMessage, ...]:
@@ -214,9 +233,77 @@ class ChatController(QObject):
         return self._task
 
     @property
+    def reply(self) -> Reply | None:
+        """The reply being streamed (set before `reply_started`), or the last one streamed."""
+        return self._reply
+
+    @property
     def last_request(self) -> SentRequest | None:
         """The last request sent in this conversation and where it went (None before any)."""
         return self._last_request
+
+    @property
+    def client(self) -> ChatClient | None:
+        return self._client
+
+    def rerun_subject(self) -> RerunSubject | None:
+        """The last reply's request, to send again unchanged (None: none with a seed)."""
+        return None if self.busy else self._answered
+
+    def on_view_seed_requested(self) -> None:
+        """Give the conversation a seed, so that its next replies can be re-run with it."""
+        seed = self.params.seed
+        if seed is None:
+            # Small enough to read and type back; any 64-bit value would do for the API.
+            seed = secrets.randbelow(1_000_000) + 1
+            self.set_params(replace(self.params, seed=seed))
+            self.parameters_changed.emit()
+        self._view.set_reply_info(None, None)
+        self._status.showMessage(
+            f"Seed {seed} is set for this conversation: its next replies can be re-run with it "
+            "(Parameters to change it).",
+            _SEED_MESSAGE_MS,
+        )
+
+    def adopt_exchange(self, message: ChatMessage, answer: TimedReply, params: ChatParams) -> bool:
+        """Continue the conversation with `message` and an answer obtained elsewhere.
+
+        A comparison's pick: the exchange is added as a sent turn would be, on screen and in
+        the history, and its model and `params` become the conversation's. Its cost was
+        counted where it was sent. False (nothing changes) while a reply is streaming or when
+        the answer did not finish.
+        """
+        if self.busy or answer.state is not RunState.DONE:
+            return False
+        self._stop_editing()
+        self._pages.to_end()
+        self._pages.mark_changed()
+        self._failed_turn = None
+        self._banner.clear_problem()
+        self._model, self.params = answer.model, params
+        if self._composer.text().strip() == message.text.strip():
+            self._composer.take_text()
+        if self._images is not None and message.images and self._images.parts() == message.images:
+            self._images.take()
+        self._conversation.append(message)
+        self._cut_off = None
+        self._answered = None
+        self._view.add_user_message(shown_message(message))
+        self._view.begin_reply(self._model)
+        self._view.append_reply(answer.text)
+        reply = self._reply = reply_from(answer)
+        recorder = None
+        if self._saved is not None:
+            self._saved.add_user(message, self._settings())
+            recorder = self._saved.begin_reply(self._model, snapshot(reply))
+        if self._client is not None:
+            self._last_request = SentRequest(answer.body, Endpoint.of(self._client.config))
+        self._end_finished(reply, recorder)
+        if answer.usage is not None:
+            self._status.show_usage(answer.usage, lookup(answer.answered_by or answer.model))
+        self.parameters_changed.emit()
+        self._check_parameters()
+        return True
 
     def set_model(self, model: str) -> None:
         if model == self._model:
@@ -303,9 +390,49 @@ class ChatController(QObject):
             return
         if self._refused_before_sending():
             return
+        if self._may_not_fit():
+            # Counted before anything is shown: drawing a huge draft in the transcript only to
+            # withdraw it (over the context window) froze the window for seconds.
+            task = asyncio.ensure_future(self._submit_once_counted())
+            self._task = task
+            task.add_done_callback(self._on_task_done)
+            return
+        self._submit_draft()
+
+    def _submit_draft(self) -> None:
+        images = self._images
         taken = images.take() if images is not None else ()
         prompt = self._composer.take_text()
         self.send(prompt, taken, message=self._replace_edited(prompt, taken))
+
+    def _may_not_fit(self) -> bool:
+        """The request is not counted yet and is long enough that it may not fit the window."""
+        if self.estimator.current() is not None:
+            return False
+        model, messages, params = self.draft_request()
+        return not preflight.surely_fits(model, messages, params)
+
+    async def _submit_once_counted(self) -> None:
+        """Count a long draft, then send it if it fits; the draft stays in place until then."""
+        draft = self._composer.text()
+        model, messages, params = self.draft_request()
+        counting = "Counting tokens before sending…"
+        self._status.showMessage(counting)
+        try:
+            await self.background.counting(model)
+            estimate = await asyncio.get_running_loop().run_in_executor(
+                None, preflight.estimate, model, list(messages), params
+            )
+            preflight.ensure_fits(estimate)
+        except UserFacingError as problem:
+            self._banner.show_problem(problem.headline, problem.remedy)
+            return
+        finally:
+            if self._status.currentMessage() == counting:
+                self._status.clearMessage()
+        # Edited while it was counted: the user is still writing, so nothing is sent.
+        if self._composer.text() == draft:
+            self._submit_draft()
 
     def on_view_regenerate_requested(self) -> None:
         """Ask again for the last reply: its exchange is replaced by a new one."""
@@ -338,6 +465,8 @@ class ChatController(QObject):
         elif self._conversation and self._conversation[-1].role is Role.ASSISTANT:
             text = self._view.last_reply_text()
             self._conversation[-1] = ChatMessage.assistant(text)
+            if self._answered is not None:
+                self._answered = replace(self._answered, text=text, choice=choice)
             if self._saved is not None:
                 self._saved.set_content(len(self._conversation) - 1, text)
 
@@ -427,6 +556,7 @@ class ChatController(QObject):
         self._failed_turn = None
         self._reply = None
         self._last_request = None
+        self._answered = None
         self._editing = None
         self._pages.clear()
         self._cut_off = None
@@ -467,6 +597,9 @@ class ChatController(QObject):
             and (last.state in _CONTINUABLE_STATES or last.finish_reason == "length")
         )
         self._cut_off = (last.state, last.note) if cut_off and last is not None else None
+        self._answered = stored_subject(
+            last, self._model, self._with_system_prompt()[:-1], self.params
+        )
         self._banner.clear_problem()
         self._status.clear_usage()
         self._pages.open(stored.messages, at_position)
@@ -510,11 +643,12 @@ class ChatController(QObject):
             shown = shown_message(message)
         self._conversation.append(message)
         self._cut_off = None
+        self._answered = None
         self._check_parameters()
         self._view.add_user_message(shown)
         self._view.begin_reply(self._model, choices=self.params.n or 1)
-        self.reply_started.emit()
         reply = self._reply = Reply()
+        self.reply_started.emit()
         recorder = None
         if self._saved is not None:
             self._saved.add_user(message, self._settings())
@@ -542,10 +676,11 @@ class ChatController(QObject):
         self._banner.clear_problem()
         self._status.clear_usage()
         self._view.reopen_last_reply(self._model, partial)
-        self.reply_started.emit()
         reply = self._reply = Reply(continuing=self._cut_off or (MessageState.STOPPED, ""))
         reply.choices[0] = [partial]
         self._cut_off = None
+        self._answered = None
+        self.reply_started.emit()
         recorder = None
         if self._saved is not None:
             recorder = self._saved.resume_reply(position, snapshot(reply))
@@ -582,6 +717,10 @@ class ChatController(QObject):
         finally:
             # A pasted picture can be tens of MB; a failed turn keeps its own reference.
             self._sending = ()
+            # "Retrying…" must not outlive the request: the banner or the answer says the rest.
+            if self._retry_note and self._status.currentMessage() == self._retry_note:
+                self._status.clearMessage()
+            self._retry_note = ""
             self.reply_ended.emit()
         # Usage arrives only once the server has billed the reply, so it is counted even when
         # the stream failed afterwards.
@@ -601,6 +740,9 @@ class ChatController(QObject):
             params = replace(params, n=None)
             messages.append(ChatMessage.user(CONTINUE_PROMPT))
         body = build_request(self._model, messages, params)
+        reply.seed = params.seed
+        # A continuation's request is not the reply's: only a whole reply can be re-run.
+        reply.body = body if reply.continuing is None else None
         # Counting tokens imports tiktoken in a worker thread; it must not overlap the SDK
         # import, which may still be running just after start-up, nor Pillow's (concurrent
         # imports are unsafe once PySide6 is loaded): `background` runs them one at a time.
@@ -622,16 +764,19 @@ class ChatController(QObject):
         match event:
             case ResponseStarted(rate_limits=limits):
                 self._status.show_rate_limits(limits)
-            case ReplyMeta(model=model):
+            case ReplyMeta(model=model, system_fingerprint=fingerprint):
                 reply.model = model
+                reply.fingerprint = fingerprint
             case TextDelta(choice=choice, text=text):
                 reply.choices.setdefault(choice, []).append(text)
                 reply.arrived = True
                 self._view.append_reply(text, choice)
             case LogprobsDelta(choice=choice, tokens=tokens):
+                # Tuples, not lists: the garbage collector stops tracking tuples of plain
+                # values, and a long reply holds hundreds of thousands of them (stored as
+                # JSON, they are lists again).
                 reply.logprobs.setdefault(choice, []).extend(
-                    {"token": t.token, "logprob": t.logprob, "top": [list(a) for a in t.top]}
-                    for t in tokens
+                    {"token": t.token, "logprob": t.logprob, "top": t.top} for t in tokens
                 )
             case ChoiceFinished(choice=choice, reason=reason):
                 reply.finish_reasons[choice] = reason
@@ -641,11 +786,13 @@ class ChatController(QObject):
 
     def on_client_retry_scheduled(self, event: RetryScheduled) -> None:
         wait = f" in {event.wait_s:g} s" if event.wait_s else ""
-        self._status.showMessage(
-            f"The server answered {event.status}; retrying{wait} "
-            f"({event.attempt}/{event.max_retries})…",
-            _RETRY_MESSAGE_MS,
+        why = (
+            f"The server answered {event.status}"
+            if event.status is not None
+            else "No answer from the server"
         )
+        self._retry_note = f"{why}; retrying{wait} ({event.attempt}/{event.max_retries})…"
+        self._status.showMessage(self._retry_note, _RETRY_MESSAGE_MS)
 
     def _end_finished(self, reply: Reply, recorder: ReplyRecorder | None) -> None:
         self._keep_reply(reply)
@@ -655,6 +802,7 @@ class ChatController(QObject):
             self._cut_off = (MessageState.COMPLETE, notes.get(reply.selected, ""))
             self._view.set_continuable(True)
         self._store_ending(recorder, reply, MessageState.COMPLETE, notes.get(reply.selected, ""))
+        self._show_provenance(reply, finished=True)
 
     def _end_stopped(
         self, start: int, prompt: str, reply: Reply, recorder: ReplyRecorder | None
@@ -665,6 +813,7 @@ class ChatController(QObject):
             self._cut_off = (MessageState.STOPPED, STOPPED_NOTE)
             self._view.set_continuable(True)
             self._store_ending(recorder, reply, MessageState.STOPPED, STOPPED_NOTE)
+            self._show_provenance(reply, finished=False)
         elif reply.continuing is not None:
             self._put_back(reply, recorder)
         else:
@@ -686,6 +835,7 @@ class ChatController(QObject):
             self._cut_off = (MessageState.FAILED, note)
             self._view.set_continuable(True)
             self._store_ending(recorder, reply, MessageState.FAILED, note)
+            self._show_provenance(reply, finished=False)
             # Retry asks for the whole turn again; a continued reply is carried on instead.
             can_retry = reply.continuing is None
             if can_retry:
@@ -731,6 +881,9 @@ class ChatController(QObject):
             choices=reply.texts(),
             logprobs=reply.stored_logprobs(),
             usage=reply.usage,
+            system_fingerprint=reply.fingerprint,
+            # A continued reply came from two requests: no one seed reproduces it.
+            seed=reply.seed if reply.body is not None else None,
         )
         self._saved.finish_reply(recorder, ending)
 
@@ -738,6 +891,7 @@ class ChatController(QObject):
         """Drop messages `start`… from the conversation and from the history."""
         del self._conversation[start:]
         self._cut_off = None
+        self._answered = None
         if self._saved is not None:
             self._saved.remove_from(start, recorder)
 
@@ -774,6 +928,17 @@ class ChatController(QObject):
             self._task = None
         # A failed request is handled inside the turn; what escapes it is a bug.
         report_bug(task)
+
+    def _show_provenance(self, reply: Reply, *, finished: bool) -> None:
+        """Name the reply's model, build and seed; a finished one may be re-run with its seed."""
+        offer = None
+        if finished and reply.body is not None:
+            if reply.seed is not None:
+                self._answered = RerunSubject(
+                    reply.body, reply.text, reply.fingerprint, reply.selected
+                )
+            offer = reproduce_offer(reply.seed, self.params.seed)
+        self._view.set_reply_info(reply_info(reply, self._model), offer)
 
 
 def _shown_prompt(prompt: str, images: tuple[Attachment, ...]) -> str:

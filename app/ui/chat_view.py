@@ -63,6 +63,12 @@ class ShownMessage:
     texts: Sequence[str]
     selected: int = 0
     note: str = ""
+    # Inspector links in the header, and what they open (see `ChatView.set_tools`).
+    tools: tuple[Act, ...] = ()
+    details: object = None
+    # What answered, on which build, with which seed; and the reproducibility link offered.
+    info: str = ""
+    reproduce: Act | None = None
 
 
 EMPTY_HINT = "Your conversation appears here  ·  Esc stops a reply  ·  Ctrl+N starts a new chat"
@@ -86,6 +92,11 @@ class ChatView(QTextBrowser):
     # The user asked to see the messages before the first one shown, or after the last.
     earlier_requested = Signal()
     later_requested = Signal()
+    # A message's inspector link was clicked: the message and the link's action name.
+    inspect_requested = Signal(object, str)
+    # The last reply's "Re-run with same seed" or "Set a seed" link was clicked.
+    rerun_requested = Signal()
+    seed_requested = Signal()
 
     def __init__(
         self,
@@ -121,6 +132,8 @@ class ChatView(QTextBrowser):
         self._editing = False
         self._continuable = False
         self._acted: list[Message] = []
+        # Painted while the view is empty; a view used elsewhere (a comparison) says its own.
+        self.empty_hint = EMPTY_HINT
         self._follow = True
         self._updating = False
         self._last_value = 0
@@ -220,7 +233,12 @@ class ChatView(QTextBrowser):
         with self._keeping_scroll():
             for shown in messages:
                 count = max(1, len(shown.texts))
-                message = self._transcript.add(shown.speaker, shown.title, choices=count)
+                message = self._transcript.add(
+                    shown.speaker, shown.title, choices=count, tools=shown.tools
+                )
+                message.details = shown.details
+                message.reproduce = shown.reproduce
+                self._transcript.set_info(message, shown.info)
                 for choice, text in enumerate(shown.texts):
                     self._transcript.write(message, text, choice)
                 message.selected = min(max(shown.selected, 0), count - 1)
@@ -286,6 +304,23 @@ class ChatView(QTextBrowser):
         """Offer Continue on the last reply (it was cut off and can be carried on)."""
         self._continuable = continuable
         self._refresh_acts()
+
+    def set_reply_info(self, info: str | None, reproduce: Act | None = None) -> None:
+        """Show `info` after the last reply's title (None keeps it); offer `reproduce` while
+        the reply is the last."""
+        reply = self._live or self._last(Speaker.ASSISTANT)
+        if reply is None:
+            return
+        reply.reproduce = reproduce
+        if info is not None:
+            self._transcript.set_info(reply, info)
+        self._refresh_acts()
+
+    def set_tools(self, message: Message, tools: tuple[Act, ...], details: object = None) -> None:
+        """Offer `tools` (inspector links) in `message`'s header; `details` is what they open."""
+        message.details = details
+        if message in self._transcript.messages:
+            self._transcript.set_tools(message, tools)
 
     def reopen_last_reply(self, label: str, prefix: str) -> None:
         """Stream more text into the last reply: it is shown again from `prefix` and grows."""
@@ -420,6 +455,8 @@ class ChatView(QTextBrowser):
             self._copy_text(message.text())
         elif action.name == "choice" and choice.isdigit():
             self.select_choice(int(choice))
+        elif action.name in {t.name.lower().replace("_", "-") for t in message.tools}:
+            self.inspect_requested.emit(message, action.name)
         elif self._live is not None:
             return
         elif action.name == "edit" and message is self._last(Speaker.USER):
@@ -430,6 +467,10 @@ class ChatView(QTextBrowser):
             self.regenerate_requested.emit()
         elif action.name == "continue" and message is self._last(Speaker.ASSISTANT):
             self.continue_requested.emit()
+        elif action.name == "rerun" and message is self._last(Speaker.ASSISTANT):
+            self.rerun_requested.emit()
+        elif action.name == "set-seed" and message is self._last(Speaker.ASSISTANT):
+            self.seed_requested.emit()
 
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         # Nothing in the transcript refers to a resource, and model text must never make the
@@ -487,7 +528,7 @@ class ChatView(QTextBrowser):
         painter.drawText(
             self.viewport().rect().adjusted(margin, margin, -margin, -margin),
             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
-            EMPTY_HINT,
+            self.empty_hint,
         )
         painter.end()
 
@@ -543,6 +584,8 @@ class ChatView(QTextBrowser):
                 acts = (Act.COPY, Act.REGENERATE)
                 if self._continuable:
                     acts = (Act.COPY, Act.CONTINUE, Act.REGENERATE)
+                if message.reproduce is not None:
+                    acts += (message.reproduce,)
             self._transcript.set_acts(message, acts, editing=editing)
             self._transcript.set_switchable(message, message is last_reply)
         self._acted = [m for m in (last_user, last_reply) if m is not None]

@@ -1,4 +1,5 @@
-"""The Conversation menu: export as Markdown or JSON, and view the last request as code.
+"""The Conversation menu: export as Markdown or JSON, view the last request as code, and
+compare models (which the window wiring opens: `compare_requested`).
 
 The window hands in two callables, one giving the conversation to export (from the history)
 and one giving the last request sent; this module never reaches for either itself. Files are
@@ -30,6 +31,7 @@ from app.ui.error_banner import ErrorBanner
 from app.ui.tasks import report_bug
 
 VIEW_CODE_SHORTCUT = "Ctrl+Shift+C"
+COMPARE_SHORTCUT = "Ctrl+Shift+M"
 NOTHING_TO_EXPORT = "Nothing to export yet"
 NOTHING_TO_EXPORT_REMEDY = "Send a message first: a conversation can be exported once it has one."
 _EXPORTED_MESSAGE_MS = 10_000
@@ -78,6 +80,8 @@ class ConversationActions(QObject):
     """
 
     exported = Signal(str)
+    # Compare models was chosen: the draft is to be sent to several models side by side.
+    compare_requested = Signal()
 
     def __init__(
         self,
@@ -109,12 +113,20 @@ class ConversationActions(QObject):
         self.view_code_action.triggered.connect(self.on_view_code_action_triggered)
         # Part of the window too, so the shortcut works while the menu is closed.
         window.addAction(self.view_code_action)
+        self.compare_action = QAction("Compare &models…", window)
+        self.compare_action.setShortcut(QKeySequence(COMPARE_SHORTCUT))
+        self.compare_action.setToolTip(
+            "Send the draft to two or three models (or parameter sets) side by side"
+        )
+        self.compare_action.triggered.connect(self.compare_requested)
+        window.addAction(self.compare_action)
 
         self.menu = QMenu("&Conversation", window)
         self.menu.addAction(self.export_markdown_action)
         self.menu.addAction(self.export_json_action)
         self.menu.addSeparator()
         self.menu.addAction(self.view_code_action)
+        self.menu.addAction(self.compare_action)
         self.button = QToolButton(window)
         self.button.setObjectName("conversationButton")
         self.button.setText("Conversation")

@@ -33,6 +33,8 @@ from app.ui.composer import Composer
 from app.ui.conversation_actions import ConversationActions, ConversationSource
 from app.ui.error_banner import ErrorBanner
 from app.ui.image_area import ImageArea
+from app.ui.inspector.dock import InspectorDock
+from app.ui.inspector.follower import ReplyInspector
 from app.ui.model_picker import ModelPicker
 from app.ui.parameter_panel import ParameterDock
 from app.ui.request_gauge import RequestGauge
@@ -174,6 +176,10 @@ class MainWindow(QMainWindow):
         self.parameters_button.setCheckable(True)
         self.parameters_button.toggled.connect(self.parameter_dock.setVisible)
         self.parameter_dock.toggleViewAction().toggled.connect(self.parameters_button.setChecked)
+        # A reply's token probabilities or JSON tree, opened from links in the reply's header.
+        self.inspector_dock = InspectorDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
+        self.inspector_dock.hide()
 
         self.banner = ErrorBanner(self)
         self.sidebar = Sidebar(self)
@@ -327,6 +333,7 @@ class MainWindow(QMainWindow):
         controller.attach_images(self.image_area)
         self.request_gauge.follow(controller.estimator)
         self.conversation_actions.set_request_source(lambda: controller.last_request)
+        self.inspector = ReplyInspector(controller, self.chat_view, self.inspector_dock, self)
         controller.set_model(self.model_combo.currentText())
         self.on_controller_parameters_changed()
         self.parameter_panel.show_problems(controller.parameter_problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.core.store.records import MessageState
 from app.core.usage import Usage
@@ -27,6 +28,10 @@ class Reply:
     logprobs: dict[int, list[dict[str, object]]] = field(default_factory=dict)
     # For a continued reply: how it was stored before, to put back if nothing more arrives.
     continuing: tuple[MessageState, str] | None = None
+    # Provenance: the server's build, the seed sent, and the exact body (to re-run it).
+    fingerprint: str | None = None
+    seed: int | None = None
+    body: dict[str, Any] | None = None
 
     def texts(self) -> list[str]:
         """Every choice's text, in order (for storing n > 1 replies)."""

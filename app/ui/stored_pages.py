@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from app.core.messages import ChatMessage, Role
+from app.core.reproduce import provenance_text
 from app.core.store.records import MessageState, StoredMessage
 from app.ui.chat_view import ChatView, ShownMessage
-from app.ui.transcript import Speaker
+from app.ui.inspector.sources import stored_inspection
+from app.ui.transcript import Act, Speaker
 
 SHOWN_AT_OPEN = 60
 PAGE = 100
@@ -130,7 +132,25 @@ def shown_stored(message: StoredMessage) -> ShownMessage:
     note = message.note or FINISH_NOTES.get(message.finish_reason, "")
     if not message.content and message.state is MessageState.INTERRUPTED:
         note = "Interrupted before any text arrived."
-    return ShownMessage(Speaker.ASSISTANT, message.model or "Assistant", texts, selected, note)
+    tools, details = stored_inspection(message)
+    title = message.model or "Assistant"
+    # The title already names the model that answered.
+    info = provenance_text("", message.system_fingerprint, message.seed)
+    # Only a finished reply can be re-run; one without a seed offers to set one.
+    reproduce = None
+    if message.state is MessageState.COMPLETE:
+        reproduce = Act.RERUN if message.seed is not None else Act.SET_SEED
+    return ShownMessage(
+        Speaker.ASSISTANT,
+        title,
+        texts,
+        selected,
+        note,
+        tools,
+        details,
+        info=info,
+        reproduce=reproduce,
+    )
 
 
 def shown_message(message: ChatMessage) -> str:

@@ -72,6 +72,13 @@ class Act(StrEnum):
     CANCEL_EDIT = "Cancel edit"
     REGENERATE = "Regenerate"
     CONTINUE = "Continue"
+    # Open the reply in the inspector (see app/ui/inspector).
+    PROBABILITIES = "Probabilities"
+    JSON = "JSON"
+    INVALID_JSON = "Invalid JSON"
+    # Reproducibility of the last reply: send its request again, or set a seed to allow it.
+    RERUN = "Re-run with same seed"
+    SET_SEED = "Set a seed"
 
 
 @dataclass(eq=False)
@@ -98,6 +105,13 @@ class Message:
     editing: bool = False
     switchable: bool = False
     stream: MarkdownStream | None = None
+    # Links after the acts that open the message in the inspector, and what they open.
+    tools: tuple[Act, ...] = ()
+    details: object = None
+    # A muted line after the title: what answered, on which build, with which seed.
+    info: str = ""
+    # The reproducibility link (RERUN or SET_SEED) the reply offers while it is the last.
+    reproduce: Act | None = None
 
     def text(self, choice: int | None = None) -> str:
         index = self.selected if choice is None else choice
@@ -125,7 +139,9 @@ class Transcript:
         self._serial = 0
         self._reset_root()
 
-    def add(self, speaker: Speaker, title: str, *, choices: int = 1) -> Message:
+    def add(
+        self, speaker: Speaker, title: str, *, choices: int = 1, tools: tuple[Act, ...] = ()
+    ) -> Message:
         """A new, empty message at the end, ready to stream its body."""
         self._serial += 1
         opened = self._open_message(speaker, choices)
@@ -140,6 +156,7 @@ class Transcript:
             choices=choices,
             streaming=True,
             switchable=choices > 1,
+            tools=tools,
         )
         self.messages.append(message)
         self._freeze_old()
@@ -211,6 +228,16 @@ class Transcript:
             return
         message.acts, message.editing = acts, editing
         self._draw_header(message)
+
+    def set_info(self, message: Message, info: str) -> None:
+        if info != message.info:
+            message.info = info
+            self._draw_header(message)
+
+    def set_tools(self, message: Message, tools: tuple[Act, ...]) -> None:
+        if tools != message.tools:
+            message.tools = tools
+            self._draw_header(message)
 
     def set_switchable(self, message: Message, switchable: bool) -> None:
         if message.switchable != switchable:
@@ -319,8 +346,10 @@ class Transcript:
         small = formats.small_char_format(theme)
         if message.editing:
             spans.append(("   editing: sending replaces this exchange", small))
+        if message.info:
+            spans.append((f"   {message.info}", small))
         links = self.renderer.links
-        for index, act in enumerate(message.acts):
+        for index, act in enumerate((*message.acts, *message.tools)):
             spans.append(("   " if index == 0 else "  ·  ", small))
             href = links.href(act.name.lower().replace("_", "-"), message.serial)
             spans.append((act.value, formats.link_char_format(theme, href, small=True)))

@@ -68,15 +68,17 @@ def export(window: MainWindow, run: Runner[Any], which: str) -> None:
 
 
 def test_the_conversation_menu_offers_exports_and_view_as_code(window: MainWindow) -> None:
-    """The window's Conversation button opens a menu with the three entries."""
+    """The window's Conversation button opens a menu with its four entries."""
     menu = window.conversation_button.menu()
     assert window.conversation_button.isVisible()
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
         "Export as &Markdown…",
         "Export as &JSON…",
         "View as &code…",
+        "Compare &models…",
     ]
     assert window.conversation_actions.view_code_action.shortcut().toString() == "Ctrl+Shift+C"
+    assert window.conversation_actions.compare_action.shortcut().toString() == "Ctrl+Shift+M"
 
 
 def test_exporting_with_nothing_open_says_so(window: MainWindow, run: Runner[Any]) -> None:

@@ -22,6 +22,7 @@ from app.core.params import ChatParams
 from app.core.store.database import open_database
 from app.core.store.image_files import ImageFiles
 from app.core.store.params_json import params_from_json, params_to_json
+from app.core.store.provenance_json import provenance_from, with_provenance
 from app.core.store.records import (
     HIT_END,
     HIT_START,
@@ -300,8 +301,10 @@ class History:
         choices: Sequence[str] = (),
         logprobs: object = None,
         usage: Usage | None = None,
+        system_fingerprint: str | None = None,
+        seed: int | None = None,
     ) -> None:
-        """The reply as it ended; `state` says how."""
+        """The reply as it ended; `state` says how, `seed` is the one its request sent."""
         with self._transaction() as db:
             db.execute(
                 "UPDATE messages SET content = ?, state = ?, note = ?, model = COALESCE(?, model),"
@@ -314,7 +317,9 @@ class History:
                     finish_reason,
                     _choices_json(choices),
                     None if logprobs is None else json.dumps(logprobs),
-                    None if usage is None else json.dumps(_usage_dict(usage)),
+                    with_provenance(
+                        None if usage is None else _usage_dict(usage), system_fingerprint, seed
+                    ),
                     message_id,
                 ),
             )
@@ -468,6 +473,8 @@ def _usage_from(text: str | None) -> Usage | None:
         return None
     try:
         raw = json.loads(text)
+        if "prompt_tokens" not in raw:
+            return None  # provenance only: the reply stopped before its usage arrived
         return Usage(
             prompt_tokens=int(raw.get("prompt_tokens", 0)),
             completion_tokens=int(raw.get("completion_tokens", 0)),
@@ -494,6 +501,8 @@ def _message(row: Any, images: tuple[ImagePart, ...]) -> StoredMessage:
         usage,
         created_at,
     ) = row
+    usage_text = usage if isinstance(usage, str) else None
+    fingerprint, seed = provenance_from(usage_text)
     return StoredMessage(
         id=int(message_id),
         position=int(position),
@@ -506,6 +515,8 @@ def _message(row: Any, images: tuple[ImagePart, ...]) -> StoredMessage:
         finish_reason=str(finish),
         choices=tuple(json.loads(str(choices))) if choices else (),
         logprobs=json.loads(str(logprobs)) if logprobs else None,
-        usage=_usage_from(usage if isinstance(usage, str) else None),
+        usage=_usage_from(usage_text),
         created_at=float(created_at),
+        system_fingerprint=fingerprint,
+        seed=seed,
     )

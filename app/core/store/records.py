@@ -50,6 +50,9 @@ class StoredMessage:
     logprobs: object = None
     usage: Usage | None = None
     created_at: float = 0.0
+    # What the server said its backend build was, and the seed the request sent.
+    system_fingerprint: str | None = None
+    seed: int | None = None
 
     def as_chat_message(self) -> ChatMessage:
         return ChatMessage(self.role, self.content, self.images)

@@ -45,6 +45,8 @@ class ReplyEnding:
     choices: Sequence[str] = ()
     logprobs: object = None
     usage: Usage | None = None
+    system_fingerprint: str | None = None
+    seed: int | None = None
 
 
 class SavedConversation:
@@ -122,6 +124,8 @@ class SavedConversation:
                 choices=ending.choices,
                 logprobs=ending.logprobs,
                 usage=ending.usage,
+                system_fingerprint=ending.system_fingerprint,
+                seed=ending.seed,
             )
         )
         self._changed()

@@ -1,0 +1,1 @@
+"""The reply inspector: a reply's token probabilities as a heat-map, and its JSON as a tree."""
