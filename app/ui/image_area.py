@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -38,6 +37,7 @@ from app.core.catalog import CATALOG, ModelInfo, lookup
 from app.core.messages import Detail, ImagePart
 from app.core.problems import UserFacingError
 from app.ui.background import BackgroundImports
+from app.ui.elided_label import ElidedLabel
 from app.ui.image_problems import ImageProblems, too_many
 from app.ui.image_sources import (
     FileSource,
@@ -160,9 +160,9 @@ class ImageArea(QFrame):
         )
         self.attach_button.setAutoDefault(False)
         self.attach_button.clicked.connect(self.pick_files)
-        self.hint_label = QLabel(self)
+        self.hint_label = ElidedLabel(self)
         self.hint_label.setObjectName("imageHint")
-        self.hint_label.setWordWrap(True)
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._header = QHBoxLayout()
         self._header.setSpacing(10)
         self._header.addWidget(self.attach_button)
