@@ -442,7 +442,10 @@ class GuiSession:
         """Compare models: the composer's draft and images, after the open conversation."""
         if self._compare_window is None:
             self._compare_window = CompareWindow(
-                client=lambda: self._client, record_usage=self.spend.add, parent=self.window
+                client=lambda: self._client,
+                record_usage=self.spend.add,
+                budget=self.budget,
+                parent=self.window,
             )
             self._compare_window.continue_chosen.connect(self.on_compare_window_continue_chosen)
         window, controller = self.window, self.controller

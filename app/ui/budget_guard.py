@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Sequence
+from decimal import Decimal
 
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
@@ -182,13 +184,24 @@ class BudgetGuard(QObject):
         """Whether to send the request `estimate` counts: True unless a hard limit is set, the
         request could cross it, and the user chose Cancel. The question is asked over `parent`
         (the main window unless given, e.g. the quick-ask popup)."""
+        return await self.confirm_requests([(estimate, params)], parent=parent)
+
+    async def confirm_requests(
+        self,
+        requests: Sequence[tuple[RequestEstimate, ChatParams]],
+        *,
+        parent: QWidget | None = None,
+    ) -> bool:
+        """`confirm_spend` for requests sent together (a comparison): their bounds add up."""
         settings = self._settings.current
         ledger = self._spend.ledger
         if ledger is None or not settings.budget_hard_limit or settings.monthly_budget_usd is None:
             return True
-        bound = request_upper_bound(estimate, params)
-        if bound is None:
+        bounds = [request_upper_bound(estimate, params) for estimate, params in requests]
+        priced = [bound for bound in bounds if bound is not None]
+        if not priced:
             return True
+        bound = sum(priced, Decimal(0))
         try:
             # Read afresh: `chatdesk ask` or another window may have spent since the last reply.
             month = await asyncio.get_running_loop().run_in_executor(None, ledger.this_month)

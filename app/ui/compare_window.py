@@ -11,6 +11,7 @@ Every request is counted in the usage ledger like a reply in the main window.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import preflight
 from app.core.catalog import CATALOG, lookup
 from app.core.client import ChatClient
 from app.core.compare import (
@@ -37,7 +39,9 @@ from app.core.compare import (
     UsageRecorder,
 )
 from app.core.messages import ChatMessage, ImagePart, Role
+from app.ui.budget_guard import BudgetGuard
 from app.ui.compare_column import CompareColumn
+from app.ui.tasks import report_bug
 from app.ui.theme import Tone, set_tone
 
 WINDOW_TITLE = "Compare answers"
@@ -82,9 +86,14 @@ class CompareWindow(QWidget):
         *,
         client: ClientSource,
         record_usage: UsageRecorder | None = None,
+        budget: BudgetGuard | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
+        self._budget = budget
+        # The budget question for a send, while it is open or being prepared.
+        self._asking: asyncio.Task[None] | None = None
+        self._budget_agreed = False
         self.setObjectName("compareWindow")
         self.setWindowTitle(WINDOW_TITLE)
         self._client = client
@@ -211,9 +220,13 @@ class CompareWindow(QWidget):
         self.send()
 
     def send(self, only: CompareColumn | None = None) -> Comparison | None:
-        """Send the prompt to every column (or to `only`), each request in its own task."""
+        """Send the prompt to every column (or to `only`), each request in its own task.
+
+        With a hard budget limit, the requests are counted first and may need the user's
+        consent: then the comparison starts later (None is returned now).
+        """
         request = self._request
-        if request is None or self.busy:
+        if request is None or self.busy or self._asking is not None:
             return None
         text = self.prompt_edit.toPlainText()
         images = request.message.images
@@ -233,8 +246,16 @@ class CompareWindow(QWidget):
                 column.show_problem(str(mistyped))
                 self._say("Fix the marked column, then send again.", Tone.ERROR)
                 return None
-        previous = self.comparison
         message = ChatMessage.user(text, images)
+        if self._needs_budget_question():
+            targets = contenders if only is None else [contenders[self.columns.index(only)]]
+            self._asking = asyncio.ensure_future(
+                self._ask_then_send([*request.history, message], targets, only)
+            )
+            self._asking.add_done_callback(self._on_asking_done)
+            return None
+        self._budget_agreed = False
+        previous = self.comparison
         indices: list[int] | None = None
         if (
             only is not None
@@ -263,8 +284,51 @@ class CompareWindow(QWidget):
         self._refresh_buttons()
         return comparison
 
+    def _needs_budget_question(self) -> bool:
+        return (
+            self._budget is not None
+            and not self._budget_agreed
+            and self._budget.asks_before_sending()
+        )
+
+    async def _ask_then_send(
+        self,
+        messages: list[ChatMessage],
+        contenders: list[Contender],
+        only: CompareColumn | None,
+    ) -> None:
+        """Count every request the send would make; go ahead if the budget (or the user) allows."""
+        assert self._budget is not None
+        self._say("Counting tokens before sending…")
+        loop = asyncio.get_running_loop()
+        requests = []
+        for contender in contenders:
+            params = contender.sent_params()
+            estimate = await loop.run_in_executor(
+                None, preflight.estimate, contender.model, messages, params
+            )
+            requests.append((estimate, params))
+        agreed = await self._budget.confirm_requests(requests, parent=self)
+        self._asking = None
+        if not agreed:
+            self._say("Not sent: it could take the month past your budget.", Tone.ERROR)
+            return
+        self._say("")
+        self._budget_agreed = True
+        try:
+            self.send(only)
+        finally:
+            self._budget_agreed = False
+
+    def _on_asking_done(self, task: asyncio.Task[None]) -> None:
+        if self._asking is task:
+            self._asking = None
+        report_bug(task)
+
     def stop(self) -> None:
         """Stop every answer still streaming; what arrived stays."""
+        if self._asking is not None:
+            self._asking.cancel()
         if self.comparison is not None:
             self.comparison.stop()
 

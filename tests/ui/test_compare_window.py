@@ -12,14 +12,17 @@ from typing import Any
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.application import GuiSession
 from app.core.messages import Role
+from app.core.store.ledger import Source
 from app.core.timed_stream import RunState
+from app.core.usage import Usage
 from app.simulator import SimulatorServer
 from app.ui.compare_window import CompareWindow
+from app.wiring import AppContext
 from tests.ui.conftest import TEST_KEY, Runner, wait_until
 from tests.ui.gui_session import make_context, open_session_fixture  # noqa: F401
 
@@ -42,9 +45,10 @@ def start(
     run: Runner[Any],
     data_dir: Path,
     simulator: SimulatorServer,
+    context: AppContext | None = None,
 ) -> GuiSession:
     """A connected session, its start-up requests (the server's model list) done."""
-    context = make_context(data_dir, environ={"OPENAI_API_KEY": TEST_KEY})
+    context = context or make_context(data_dir, environ={"OPENAI_API_KEY": TEST_KEY})
     session = open_session(context, base_url=simulator.base_url)
 
     async def connected() -> None:
@@ -287,3 +291,32 @@ def test_every_control_of_the_compare_window_has_an_accessible_name(
     assert len(controls) >= 20
     unnamed = [f"{type(w).__name__}#{w.objectName()}" for w in controls if not w.accessibleName()]
     assert unnamed == []
+
+
+def test_with_a_hard_budget_limit_the_comparison_asks_first_and_cancel_sends_nothing(
+    qtbot: QtBot,
+    run: Runner[Any],
+    data_dir: Path,
+    open_session: Callable[..., GuiSession],
+    simulator: SimulatorServer,
+) -> None:
+    """Two or three requests at once count together against the budget: Cancel sends none."""
+    context = make_context(data_dir, environ={"OPENAI_API_KEY": TEST_KEY})
+    context.settings_store.update(monthly_budget_usd="10", budget_hard_limit=True)
+    # $9.999975 of the $10 budget already spent this month.
+    context.usage_ledger().record("gpt-4o", Usage(prompt_tokens=3_999_990), Source.CLI)
+    session = start(open_session, run, data_dir, simulator, context)
+    before = len(simulator.requests)
+    compare = open_compare(qtbot, session, "Which is cheaper?")
+
+    async def scenario() -> None:
+        compare.send()
+        await wait_until(lambda: session.budget.question is not None, "the budget question")
+        box = session.budget.question
+        assert box is not None and box.parentWidget() is compare
+        qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+        await wait_until(lambda: "Not sent" in compare.status_label.text(), "the refusal")
+
+    run(scenario())
+    assert len(simulator.requests) == before
+    assert compare.comparison is None
