@@ -280,3 +280,13 @@ def test_local_images_in_json_are_the_exact_bytes(conversation: StoredConversati
     document = json.loads(conversation_json(conversation))
     url = document["messages"][0]["images"][0]["url"]
     assert base64.b64decode(url.partition(",")[2]) == png_bytes((200, 30, 30))
+
+
+def test_json_export_keeps_each_replys_fingerprint_and_seed(
+    conversation: StoredConversation,
+) -> None:
+    """What a reply needs to be reproduced (its backend build and seed) is in the export."""
+    document = json.loads(conversation_json(conversation))
+    reply = document["messages"][1]
+    assert (reply["system_fingerprint"], reply["seed"]) == ("fp_44709d6fcb", 42)
+    assert read_conversation_json(conversation_json(conversation)).messages[1].seed == 42

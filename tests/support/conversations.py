@@ -71,6 +71,8 @@ def rich_conversation(history: History) -> StoredConversation:
         choices=("A red square and a harbour.", "A harbour and a red square."),
         logprobs=LOGPROBS,
         usage=Usage(prompt_tokens=1_200, completion_tokens=40, cached_tokens=1_024),
+        system_fingerprint="fp_44709d6fcb",
+        seed=42,
     )
     history.add_message(
         conversation, ChatMessage.user("Same picture again?", (png_part((200, 30, 30)),))
