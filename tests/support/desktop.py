@@ -162,6 +162,7 @@ def xvfb_desktop(size: str = "1280x900x24") -> Iterator[Desktop]:
         if not number:
             raise AssertionError("Xvfb did not start")
         display = f":{number}"
+        _wait_until_accepting(display)
         env = {
             key: value
             for key, value in os.environ.items()
@@ -180,6 +181,27 @@ def xvfb_desktop(size: str = "1280x900x24") -> Iterator[Desktop]:
             for process in reversed(desktop.processes):
                 stop(process)
         stop(server)
+
+
+def _wait_until_accepting(display: str) -> None:
+    """Return once an X client can connect to `display`.
+
+    Xvfb reports its display number when it is set up, yet an app started at that instant
+    was seen to fail with "could not connect to display" (about once in a few hundred
+    starts on a loaded machine); a client that has connected once proves the server is up.
+    """
+    from Xlib import display as xdisplay
+    from Xlib.error import DisplayError
+
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while True:
+        try:
+            xdisplay.Display(display).close()
+            return
+        except (DisplayError, ConnectionError, OSError) as refused:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Xvfb on {display} accepts no connection") from refused
+            time.sleep(0.05)
 
 
 def start_tray(desktop: Desktop) -> str:
