@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from app.cli.ask import add_ask_arguments
+    from app.cli.ask_args import add_ask_arguments
 
     ask = commands.add_parser(
         "ask",

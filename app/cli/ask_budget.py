@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
+from app.cli.ask_args import OVER_BUDGET_OPTION
 from app.core import preflight
 from app.core.budget import (
     BudgetLevel,
@@ -21,8 +22,6 @@ from app.core.problems import UserFacingError
 from app.core.settings import Settings
 from app.core.store.ledger import UsageLedger
 from app.core.usage import format_usd
-
-OVER_BUDGET_OPTION = "--over-budget"
 
 
 class OverBudgetRefused(UserFacingError):
