@@ -445,6 +445,7 @@ class GuiSession:
                 client=lambda: self._client,
                 record_usage=self.spend.add,
                 budget=self.budget,
+                background=self.controller.background,
                 parent=self.window,
             )
             self._compare_window.continue_chosen.connect(self.on_compare_window_continue_chosen)

@@ -70,8 +70,8 @@ from app.ui.reply_state import STOPPED_NOTE, Reply, snapshot, stopped_note
 from app.ui.request_gauge import DraftRequest, RequestEstimator
 from app.ui.seed_rerun import SeedRerun
 from app.ui.status_bar import SpendTracker, StatusBar
-from app.ui.stored_pages import StoredPages, shown_message
-from app.ui.tasks import report_bug
+from app.ui.stored_pages import StoredPages, shown_message, with_image_names
+from app.ui.tasks import cancel_and_wait, report_bug
 
 log = logging.getLogger(__name__)
 
@@ -539,11 +539,7 @@ class ChatController(QObject):
             self._task.cancel()
 
     async def stop_and_wait(self) -> None:
-        task = self._task
-        if task is None or task.done():
-            return
-        task.cancel()
-        await asyncio.wait({task})
+        await cancel_and_wait(self._task)
 
     def new_chat(self) -> None:
         """Forget the conversation (stopping any reply) and start an empty one."""
@@ -943,8 +939,4 @@ class ChatController(QObject):
 
 def _shown_prompt(prompt: str, images: tuple[Attachment, ...]) -> str:
     """The prompt as the transcript shows it: with the names of its images."""
-    if not images:
-        return prompt
-    names = ", ".join(image.name for image in images)
-    note = f"({len(images)} image{'s' if len(images) > 1 else ''}: {names})"
-    return f"{prompt}\n{note}" if prompt else note
+    return with_image_names(prompt, [image.name for image in images])

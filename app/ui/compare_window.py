@@ -39,6 +39,7 @@ from app.core.compare import (
     UsageRecorder,
 )
 from app.core.messages import ChatMessage, ImagePart, Role
+from app.ui.background import BackgroundImports
 from app.ui.budget_guard import BudgetGuard
 from app.ui.compare_column import CompareColumn
 from app.ui.tasks import report_bug
@@ -87,10 +88,13 @@ class CompareWindow(QWidget):
         client: ClientSource,
         record_usage: UsageRecorder | None = None,
         budget: BudgetGuard | None = None,
+        background: BackgroundImports | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self._budget = budget
+        # Counting tokens loads tiktoken, which must not overlap the window's other imports.
+        self._background = background
         # The budget question for a send, while it is open or being prepared.
         self._asking: asyncio.Task[None] | None = None
         self._budget_agreed = False
@@ -304,6 +308,8 @@ class CompareWindow(QWidget):
         requests = []
         for contender in contenders:
             params = contender.sent_params()
+            if self._background is not None:
+                await self._background.counting(contender.model)
             estimate = await loop.run_in_executor(
                 None, preflight.estimate, contender.model, messages, params
             )

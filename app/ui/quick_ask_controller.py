@@ -40,7 +40,7 @@ from app.ui.budget_guard import BudgetGuard
 from app.ui.image_area import Attachment
 from app.ui.quick_ask import ClipboardOffer, OfferKind, QuickAskPopup
 from app.ui.status_bar import SpendTracker, usage_text
-from app.ui.tasks import report_bug
+from app.ui.tasks import cancel_and_wait, report_bug
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +210,7 @@ class QuickAskController(QObject):
             self._task.cancel()
 
     async def stop_and_wait(self) -> None:
-        task = self._task
-        if task is None or task.done():
-            return
-        task.cancel()
-        await asyncio.wait({task})
+        await cancel_and_wait(self._task)
 
     async def close(self) -> None:
         """Stop any answer and close the history (when this controller opened it)."""

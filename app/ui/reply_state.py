@@ -6,9 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.store.records import MessageState
+from app.core.store.records import FINISH_NOTES, MessageState
 from app.core.usage import Usage
-from app.ui.stored_pages import FINISH_NOTES
 
 STOPPED_NOTE = "Stopped."
 NOTHING_ARRIVED_NOTE = "Stopped before any text arrived."

@@ -9,12 +9,12 @@ page at a time. Sending always happens at the end: the window jumps back there f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import PurePath
 
 from app.core.messages import ChatMessage, Role
 from app.core.reproduce import provenance_text
-from app.core.store.records import MessageState, StoredMessage
+from app.core.store.records import FINISH_NOTES, MessageState, StoredMessage
 from app.ui.chat_view import ChatView, ShownMessage
 from app.ui.inspector.sources import stored_inspection
 from app.ui.transcript import Act, Speaker
@@ -24,10 +24,6 @@ PAGE = 100
 MOST_SHOWN = 160
 # A search hit is drawn this many messages below the top, with the question before it in view.
 _ABOVE_HIT = 1
-FINISH_NOTES = {
-    "length": "The reply reached its token limit and was cut short.",
-    "content_filter": "The reply was cut short by the content filter.",
-}
 
 Reload = Callable[[], tuple[StoredMessage, ...] | None]
 
@@ -155,9 +151,14 @@ def shown_stored(message: StoredMessage) -> ShownMessage:
 
 def shown_message(message: ChatMessage) -> str:
     """A message as the transcript shows it: its text, then the names of its images."""
-    if not message.images:
-        return message.text
-    names = ", ".join(PurePath(i.source).name or "image" for i in message.images)
-    count = len(message.images)
-    note = f"({count} image{'s' if count > 1 else ''}: {names})"
-    return f"{message.text}\n{note}" if message.text else note
+    return with_image_names(
+        message.text, [PurePath(i.source).name or "image" for i in message.images]
+    )
+
+
+def with_image_names(text: str, names: Sequence[str]) -> str:
+    """`text` followed by a line naming its images, "(2 images: a.png, b.jpg)", if any."""
+    if not names:
+        return text
+    note = f"({len(names)} image{'s' if len(names) > 1 else ''}: {', '.join(names)})"
+    return f"{text}\n{note}" if text else note

@@ -7,6 +7,14 @@ import sys
 from typing import Any
 
 
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` (if it is still running) and return once it has ended."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    await asyncio.wait({task})
+
+
 def report_bug(task: asyncio.Task[Any]) -> bool:
     """Hand an exception that ended `task` to the excepthook; True if it ended normally.
 
