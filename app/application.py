@@ -53,18 +53,18 @@ from app.platform.single_instance import (
     SingleInstance,
     become_primary,
 )
-from app.ui.budget_guard import BudgetGuard
-from app.ui.chat_controller import ChatController
-from app.ui.companion import Companion
-from app.ui.compare_window import CompareWindow
-from app.ui.conversation_browser import ConversationBrowser
+from app.ui.chat.controller import ChatController
+from app.ui.compare.window import CompareWindow
+from app.ui.conversations.controller import ConversationBrowser
 from app.ui.import_hook import drop_feature_import_hook
 from app.ui.main_window import MainWindow
-from app.ui.settings_dialog import CONNECTION_FIELDS, SettingsDialog
-from app.ui.status_bar import ConnectionState, SpendTracker
+from app.ui.quick_ask.launcher import Companion
+from app.ui.settings.dialog import CONNECTION_FIELDS, SettingsDialog
 from app.ui.tasks import report_bug
-from app.ui.theme import ThemeController
-from app.ui.usage_window import UsageWindow
+from app.ui.usage.budget_guard import BudgetGuard
+from app.ui.usage.window import UsageWindow
+from app.ui.widgets.status_bar import ConnectionState, SpendTracker
+from app.ui.widgets.theme import ThemeController
 from app.wiring import AppContext, demo_simulator
 
 if TYPE_CHECKING:

@@ -42,8 +42,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLayout, QVBoxLayout, QWidget  # noqa: E402
 
 from app.core.messages import Detail  # noqa: E402
+from app.ui.attachments.area import ImageArea  # noqa: E402
 from app.ui.background import BackgroundImports  # noqa: E402
-from app.ui.image_area import ImageArea  # noqa: E402
 
 TICK_MS = 5
 READY_TARGET_S = 1.0
@@ -52,7 +52,7 @@ STALL_TARGET_MS = 16.0
 MAKE_PHOTO = """
 import sys
 from PIL import Image
-from app.ui.image_worker import warm_up_imaging
+from app.ui.attachments.worker import warm_up_imaging
 warm_up_imaging()  # compiles what a first preparation imports, into the private cache
 if sys.argv[1]:
     size = (6000, 4000)

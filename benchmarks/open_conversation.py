@@ -38,8 +38,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from app.core.catalog import CATALOG  # noqa: E402
 from app.core.store.history import History  # noqa: E402
 from app.core.store.saved_conversation import SavedConversation  # noqa: E402
-from app.ui.chat_controller import ChatController  # noqa: E402
-from app.ui.conversation_browser import ConversationBrowser  # noqa: E402
+from app.ui.chat.controller import ChatController  # noqa: E402
+from app.ui.conversations.controller import ConversationBrowser  # noqa: E402
 from app.ui.import_hook import drop_feature_import_hook  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from benchmarks.history_scale import prepared  # noqa: E402

@@ -48,10 +48,10 @@ from app.core.client import ChatClient, ConnectionConfig
 from app.core.events import TextDelta
 from app.core.params import ChatParams
 from app.simulator.prose import filler
-from app.ui.chat_controller import ChatController
-from app.ui.chat_view import ChatView
+from app.ui.chat.controller import ChatController
+from app.ui.chat.inspector.follower import ReplyInspector
+from app.ui.chat.view import ChatView
 from app.ui.import_hook import drop_feature_import_hook
-from app.ui.inspector.follower import ReplyInspector
 from app.ui.main_window import MainWindow
 
 MODEL = "gpt-4o-mini"

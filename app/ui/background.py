@@ -50,7 +50,7 @@ class BackgroundImports:
 
     async def imaging(self) -> None:
         """Pillow and the image code, exercised once so later preparations import nothing."""
-        from app.ui.image_worker import warm_up_imaging
+        from app.ui.attachments.worker import warm_up_imaging
 
         await self.ensure(IMAGING, warm_up_imaging)
 

@@ -26,20 +26,20 @@ from PySide6.QtWidgets import (
 from app.core.catalog import lookup
 from app.core.messages import Detail
 from app.core.settings import SendShortcut
-from app.ui.chat_controller import ChatController
-from app.ui.chat_view import ChatView
-from app.ui.clickable import ClickWatcher
-from app.ui.composer import Composer
-from app.ui.conversation_actions import ConversationActions, ConversationSource
-from app.ui.error_banner import ErrorBanner
-from app.ui.image_area import ImageArea
-from app.ui.inspector.dock import InspectorDock
-from app.ui.inspector.follower import ReplyInspector
-from app.ui.model_picker import ModelPicker
-from app.ui.parameter_panel import ParameterDock
-from app.ui.request_gauge import RequestGauge
-from app.ui.sidebar import Sidebar
-from app.ui.status_bar import StatusBar
+from app.ui.attachments.area import ImageArea
+from app.ui.chat.composer import Composer
+from app.ui.chat.controller import ChatController
+from app.ui.chat.inspector.dock import InspectorDock
+from app.ui.chat.inspector.follower import ReplyInspector
+from app.ui.chat.request_gauge import RequestGauge
+from app.ui.chat.view import ChatView
+from app.ui.conversations.actions import ConversationActions, ConversationSource
+from app.ui.conversations.sidebar import Sidebar
+from app.ui.parameters.model_picker import ModelPicker
+from app.ui.parameters.panel import ParameterDock
+from app.ui.widgets.clickable import ClickWatcher
+from app.ui.widgets.error_banner import ErrorBanner
+from app.ui.widgets.status_bar import StatusBar
 
 APP_TITLE = "Chatdesk"
 

@@ -27,11 +27,11 @@ from app.core.messages import Role
 from app.core.settings import Settings
 from app.core.store.records import MessageState
 from app.simulator import Fault, SimulatorServer
-from app.ui.image_area import ImageArea
+from app.ui.attachments.area import ImageArea
 from tests.support.dragdrop import drop, file_mime
 from tests.support.evidence import Evidence
-from tests.ui.conftest import TEST_KEY, Runner, replay_unstreamed, wait_until
-from tests.ui.gui_session import make_context, open_session_fixture  # noqa: F401
+from tests.support.gui_session import make_context, open_session_fixture  # noqa: F401
+from tests.support.qt import TEST_KEY, Runner, replay_unstreamed, wait_until
 
 pytestmark = pytest.mark.hardening
 

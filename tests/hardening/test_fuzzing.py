@@ -39,7 +39,7 @@ from app.core.params import (
 )
 from app.core.request import InvalidRequest, build_request
 from app.simulator import SimulatorServer
-from app.ui.chat_view import ChatView
+from app.ui.chat.view import ChatView
 from tests.support.evidence import Evidence
 from tests.support.schema import schema_errors
 from tests.ui.markdown.structure import document_structure

@@ -32,11 +32,11 @@ from app.core.images import MAX_IMAGE_BYTES
 from app.core.messages import Role
 from app.core.store.history import History
 from app.simulator import SimulatorServer
-from app.ui.image_area import MAX_IMAGES, ImageArea
-from app.ui.image_tile import ImageTile
+from app.ui.attachments.area import MAX_IMAGES, ImageArea
+from app.ui.attachments.tile import ImageTile
 from tests.support.dragdrop import drop, file_mime
 from tests.support.evidence import Evidence
-from tests.ui.conftest import (  # noqa: F401  (an autouse fixture: the clipboard is emptied)
+from tests.support.qt import (  # noqa: F401  (an autouse fixture: the clipboard is emptied)
     MODEL,
     ChatWindow,
     Runner,

@@ -32,8 +32,8 @@ from app.core.store.ledger import Source
 from app.core.store.records import MessageState
 from app.simulator import SimulatorServer
 from tests.support.evidence import Evidence
-from tests.ui.conftest import TEST_KEY, WAIT_LIMIT_S, Runner, replay_unstreamed, wait_until
-from tests.ui.gui_session import is_ready, make_context, open_session_fixture  # noqa: F401
+from tests.support.gui_session import is_ready, make_context, open_session_fixture  # noqa: F401
+from tests.support.qt import TEST_KEY, WAIT_LIMIT_S, Runner, replay_unstreamed, wait_until
 
 pytestmark = [
     pytest.mark.hardening,

@@ -47,8 +47,8 @@ from tests.platform.conftest import (  # noqa: F401
     secret_tool_fixture,
 )
 from tests.support.evidence import Evidence
-from tests.ui.conftest import WAIT_LIMIT_S, Runner, wait_until
-from tests.ui.gui_session import is_ready, settle
+from tests.support.gui_session import is_ready, settle
+from tests.support.qt import WAIT_LIMIT_S, Runner, wait_until
 
 pytestmark = [
     pytest.mark.hardening,

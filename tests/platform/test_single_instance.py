@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.simulator import SimulatorServer
+from tests.end2end.test_quick_ask_desktop import MAIN, POPUP, api_env, wait_for_log
 from tests.support.desktop import WAIT_LIMIT_S, Desktop, start_tray, xvfb_desktop
-from tests.ui.test_quick_ask_desktop import MAIN, POPUP, api_env, wait_for_log
 
 
 @pytest.fixture

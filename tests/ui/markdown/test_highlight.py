@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 
-from app.ui.chat_view import ChatView
+from app.ui.chat.view import ChatView
 from tests.ui.markdown.structure import blocks
 
 

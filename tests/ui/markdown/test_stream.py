@@ -8,7 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.simulator.prose import filler
-from app.ui.chat_view import ChatView
+from app.ui.chat.view import ChatView
 from app.ui.markdown.stream import HUGE_PIECE, TAIL_LIMIT
 from tests.ui.markdown.structure import blocks, document_structure
 

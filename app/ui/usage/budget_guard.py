@@ -1,0 +1,246 @@
+"""The monthly budget in the main window: a warning in the status bar from 80% on, and with a
+hard limit, a question before sending a request that could take the month past the budget.
+
+`BudgetGuard.confirm_spend` is what the chat controller awaits after its pre-send estimate; the
+answer comes from a window-modal message box, so the event loop (and any other reply) keeps
+running while it is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Sequence
+from decimal import Decimal
+
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+
+from app.core.budget import (
+    BudgetLevel,
+    BudgetState,
+    OverBudget,
+    budget_state,
+    request_upper_bound,
+    would_cross,
+)
+from app.core.params import ChatParams
+from app.core.preflight import RequestEstimate
+from app.core.settings import SettingsChange, SettingsStore
+from app.core.store.ledger import Spend
+from app.core.usage import format_usd
+from app.ui.widgets.clickable import ClickWatcher
+from app.ui.widgets.status_bar import SpendTracker, StatusBar
+from app.ui.widgets.theme import is_dark
+
+log = logging.getLogger(__name__)
+
+SEND_ANYWAY = "Send anyway"
+BUDGET_FIELDS = frozenset({"monthly_budget_usd", "budget_hard_limit"})
+# Amber and red with at least 4.5:1 contrast on Chatdesk's light and dark status bars.
+_COLOURS = {
+    BudgetLevel.WARN: ("#8a4b00", "#ffcc80"),
+    BudgetLevel.OVER: ("#b3261e", "#ffb4ab"),
+}
+
+
+def budget_text(state: BudgetState) -> str:
+    """The status bar's warning: "Budget 85% used" or "Over budget: $21.30 of $20.00"."""
+    if state.budget is None:
+        return ""
+    if state.level is BudgetLevel.OVER:
+        return f"Over budget: {format_usd(state.spent)} of {format_usd(state.budget)}"
+    return f"Budget {state.percent_used}% used"
+
+
+def budget_details(state: BudgetState) -> str:
+    """The tooltip: the amounts, what the hard limit does, and where to see more."""
+    if state.budget is None:
+        return ""
+    lines = [
+        f"This month: {format_usd(state.spent)} of your {format_usd(state.budget)} budget, "
+        f"{format_usd(state.remaining)} left."
+    ]
+    if state.unpriced_requests:
+        lines.append(
+            f"{state.unpriced_requests:,} requests to models without a known price are not counted."
+        )
+    if state.hard_limit:
+        lines.append("Chatdesk asks before sending a request that could go over it.")
+    else:
+        lines.append("Turn on the hard limit in Settings to be asked before going over it.")
+    lines.append("Click for the Usage window.")
+    return "\n".join(lines)
+
+
+class BudgetLabel(QLabel):
+    """The status bar's budget warning: amber from 80%, red when over, hidden otherwise."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("budgetLabel")
+        self.setAccessibleName("Monthly budget")
+        self.setContentsMargins(6, 0, 6, 0)
+        self._level = BudgetLevel.NONE
+        self.hide()
+
+    @property
+    def level(self) -> BudgetLevel:
+        return self._level
+
+    def show_state(self, state: BudgetState | None) -> None:
+        """Warn about `state` when it calls for it (None: nothing known, nothing shown)."""
+        level = state.level if state is not None else BudgetLevel.NONE
+        self._level = level
+        if state is None or level not in _COLOURS:
+            self.clear()
+            self.setToolTip("")
+            self.hide()
+            return
+        text = budget_text(state)
+        self.setText(text)
+        self.setToolTip(budget_details(state))
+        self.setAccessibleDescription(f"{text}. {budget_details(state)}")
+        self._colour()
+        self.show()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._colour()
+
+    def _colour(self) -> None:
+        colours = _COLOURS.get(self._level)
+        if colours is None:
+            return
+        colour = colours[1] if is_dark(self.palette()) else colours[0]
+        # A stylesheet, not the palette: setting the palette here would fire PaletteChange again.
+        wanted = f"color: {colour}; font-weight: bold;"
+        if self.styleSheet() != wanted:
+            self.setStyleSheet(wanted)
+
+
+class BudgetGuard(QObject):
+    """Keeps the budget warning current and asks before a request that could cross a hard limit.
+
+    `usage_requested` is emitted when the user clicks the warning.
+    """
+
+    usage_requested = Signal()
+
+    def __init__(
+        self,
+        spend: SpendTracker,
+        settings: SettingsStore,
+        status: StatusBar,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._spend = spend
+        self._settings = settings
+        self._window = parent
+        self.label = BudgetLabel(status)
+        # Permanent, so a passing status message (a retry notice) never hides the warning.
+        status.addPermanentWidget(self.label)
+        self._clicks = ClickWatcher(self.label)
+        self._clicks.clicked.connect(self.usage_requested)
+        self._question: QMessageBox | None = None
+        spend.subscribe(self.on_spend_totals_changed)
+        self._unsubscribe = settings.subscribe(self.on_settings_changed)
+        parent.destroyed.connect(self._unsubscribe)
+
+    @property
+    def question(self) -> QMessageBox | None:
+        """The "send anyway?" message box while it is open."""
+        return self._question
+
+    def state(self) -> BudgetState | None:
+        """The budget against this month's spend, as last read (None before any ledger read)."""
+        month = self._spend.month
+        if month is None or self._spend.ledger is None:
+            return None
+        return budget_state(month, self._settings.current)
+
+    def on_spend_totals_changed(self) -> None:
+        self.label.show_state(self.state())
+
+    def on_settings_changed(self, change: SettingsChange) -> None:
+        if change.changed & BUDGET_FIELDS:
+            self.label.show_state(self.state())
+
+    def asks_before_sending(self) -> bool:
+        """Whether a request may need the question: a hard limit is set (and spend is known)."""
+        settings = self._settings.current
+        return (
+            self._spend.ledger is not None
+            and settings.budget_hard_limit
+            and settings.monthly_budget_usd is not None
+        )
+
+    async def confirm_spend(
+        self, estimate: RequestEstimate, params: ChatParams, *, parent: QWidget | None = None
+    ) -> bool:
+        """Whether to send the request `estimate` counts: True unless a hard limit is set, the
+        request could cross it, and the user chose Cancel. The question is asked over `parent`
+        (the main window unless given, e.g. the quick-ask popup)."""
+        return await self.confirm_requests([(estimate, params)], parent=parent)
+
+    async def confirm_requests(
+        self,
+        requests: Sequence[tuple[RequestEstimate, ChatParams]],
+        *,
+        parent: QWidget | None = None,
+    ) -> bool:
+        """`confirm_spend` for requests sent together (a comparison): their bounds add up."""
+        settings = self._settings.current
+        ledger = self._spend.ledger
+        if ledger is None or not settings.budget_hard_limit or settings.monthly_budget_usd is None:
+            return True
+        bounds = [request_upper_bound(estimate, params) for estimate, params in requests]
+        priced = [bound for bound in bounds if bound is not None]
+        if not priced:
+            return True
+        bound = sum(priced, Decimal(0))
+        try:
+            # Read afresh: `chatdesk ask` or another window may have spent since the last reply.
+            month = await asyncio.get_running_loop().run_in_executor(None, ledger.this_month)
+        except sqlite3.Error:
+            log.warning("could not read this month's spend for the budget", exc_info=True)
+            month = self._spend.month or Spend()
+        question = would_cross(budget_state(month, self._settings.current), bound)
+        if question is None:
+            return True
+        return await self.ask(question, parent=parent)
+
+    async def ask(self, question: OverBudget, *, parent: QWidget | None = None) -> bool:
+        """Show `question` and wait for the answer; True for Send anyway."""
+        box = QMessageBox(parent or self._window)
+        box.setObjectName("overBudgetQuestion")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Monthly budget — Chatdesk")
+        box.setText(question.headline)
+        box.setInformativeText(f"{question.details}\n\nSend it anyway?")
+        send = box.addButton(SEND_ANYWAY, QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        # Enter must not spend money by accident: Cancel is the default.
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def on_finished(_result: int) -> None:
+            if not answered.done():
+                answered.set_result(box.clickedButton() is send)
+
+        box.finished.connect(on_finished)
+        self._question = box
+        # open(), not exec(): a nested event loop would stall the asyncio loop under it.
+        box.open()
+        try:
+            return await answered
+        finally:
+            # Also when the turn is stopped (Esc) while the question is open.
+            self._question = None
+            box.finished.disconnect(on_finished)
+            box.close()
+            box.deleteLater()
