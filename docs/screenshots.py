@@ -34,7 +34,7 @@ from app.core.store.database import open_database
 from app.core.store.ledger import Source, UsageLedger
 from app.core.usage import Usage
 from app.simulator import Fault, SimulatorServer
-from app.ui.theme import ThemeController
+from app.ui.widgets.theme import ThemeController
 from app.wiring import AppContext
 
 OUT = Path(__file__).resolve().parent / "screenshots"
