@@ -44,7 +44,6 @@ from app.core.store.database import DatabaseTooNew
 from app.core.store.history import History
 from app.core.store.ledger import UsageLedger
 from app.core.store.records import StoredConversation
-from app.core.store.saved_conversation import SavedConversation
 from app.core.timed_stream import TimedReply
 from app.platform.single_instance import (
     QUICK_ASK,
@@ -62,8 +61,9 @@ from app.ui.quick_ask.launcher import Companion
 from app.ui.settings.dialog import CONNECTION_FIELDS, SettingsDialog
 from app.ui.tasks import report_bug
 from app.ui.usage.budget_guard import BudgetGuard
+from app.ui.usage.spend_tracker import SpendTracker
 from app.ui.usage.window import UsageWindow
-from app.ui.widgets.status_bar import ConnectionState, SpendTracker
+from app.ui.widgets.status_bar import ConnectionState
 from app.ui.widgets.theme import ThemeController
 from app.wiring import AppContext, demo_simulator
 
@@ -218,15 +218,6 @@ class GuiSession:
         )
         self.spend = SpendTracker(self.window.status)
         self.history, self._history_problem = _open_history(context)
-        saved = (
-            SavedConversation(
-                self.history,
-                on_error=self.on_history_write_failed,
-                on_changed=self.on_history_conversation_saved,
-            )
-            if self.history is not None
-            else None
-        )
         self.budget = BudgetGuard(
             self.spend, context.settings_store, self.window.status, parent=self.window
         )
@@ -238,10 +229,12 @@ class GuiSession:
             model=settings.default_model,
             system_prompt=settings.system_prompt,
             spend=self.spend,
-            confirm_spend=self.budget.confirm_spend,
-            saved=saved,
+            budget=self.budget.policy,
+            history=self.history,
             parent=self.window,
         )
+        self.controller.conversation_saved.connect(self.on_history_conversation_saved)
+        self.controller.history_write_failed.connect(self.on_history_write_failed)
         self.window.bind(self.controller)
         self.browser = (
             ConversationBrowser(

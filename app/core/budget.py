@@ -7,7 +7,9 @@ request to one never asks first, since its cost cannot be told.
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -176,3 +178,64 @@ def would_cross(state: BudgetState, request_cost: Decimal | None) -> OverBudget 
     if state.spent + request_cost <= state.budget:
         return None
     return OverBudget(state.budget, state.spent, request_cost)
+
+
+class OverBudgetRefused(UserFacingError):
+    """The request could take the month past a hard budget limit and was not sent."""
+
+
+# The surface's answer to "this could cross your budget: send anyway?" (True: send).
+AskOverBudget = Callable[[OverBudget], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class BudgetPolicy:
+    """The monthly budget's hard limit as one surface applies it, before a paid request.
+
+    The window and quick ask confirm (`ask` shows the question), `chatdesk ask` refuses unless
+    told to go over (`ask` None, `allow_over` for `--over-budget`), the demo has no policy at
+    all. `settings` is read at each check; `month` reads this month's spend (blocking: run in
+    a worker thread, afresh each time, since another process may have spent since).
+    """
+
+    settings: Callable[[], Settings]
+    month: Callable[[], Spend]
+    ask: AskOverBudget | None = None
+    allow_over: bool = False
+    # Said after the question when a request is refused (`chatdesk ask`: which option sends it).
+    refusal_remedy: str = "Not sent."
+
+    @property
+    def may_ask(self) -> bool:
+        """Whether a request may need the check (so must be counted before it is sent)."""
+        settings = self.settings()
+        return (
+            not self.allow_over
+            and settings.budget_hard_limit
+            and settings.monthly_budget_usd is not None
+        )
+
+    def question(self, requests: Sequence[tuple[RequestEstimate, ChatParams]]) -> OverBudget | None:
+        """What to ask before sending `requests` together (their bounds add up); blocking."""
+        if not self.may_ask:
+            return None
+        bounds = [request_upper_bound(estimate, params) for estimate, params in requests]
+        priced = [bound for bound in bounds if bound is not None]
+        if not priced:
+            return None
+        return would_cross(budget_state(self.month(), self.settings()), sum(priced, Decimal(0)))
+
+    async def check(self, requests: Sequence[tuple[RequestEstimate, ChatParams]]) -> None:
+        """Return to go ahead; raise `SendDeclined` (the user said no) or `OverBudgetRefused`."""
+        if not self.may_ask:
+            return
+        loop = asyncio.get_running_loop()
+        question = await loop.run_in_executor(None, self.question, list(requests))
+        if question is None:
+            return
+        if self.ask is None:
+            raise OverBudgetRefused(
+                question.headline, f"{question.details} {self.refusal_remedy}".strip()
+            )
+        if not await self.ask(question):
+            raise SendDeclined("Not sent")

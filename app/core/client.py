@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from app.core import tokens
+from app.core import usage_estimate
 from app.core.events import (
     ChoiceFinished,
     LogprobsDelta,
@@ -282,11 +282,7 @@ def _token_logprobs(content: Any) -> tuple[TokenLogprob, ...]:
 
 async def _estimate_usage(body: dict[str, Any], texts: dict[int, list[str]]) -> Usage:
     """Usage counted with tiktoken for servers that send none (in a thread: it may load ~0.6 s)."""
-    model = str(body.get("model", ""))
-
-    def count() -> Usage:
-        prompt = tokens.count_prompt_tokens(body["messages"], model)
-        completion = sum(tokens.count_text("".join(parts), model) for parts in texts.values())
-        return Usage(prompt_tokens=prompt, completion_tokens=completion, estimated=True)
-
-    return await asyncio.get_running_loop().run_in_executor(None, count)
+    replies = ["".join(parts) for parts in texts.values()]
+    return await asyncio.get_running_loop().run_in_executor(
+        None, usage_estimate.from_body, body, replies
+    )

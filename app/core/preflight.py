@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.core import tokens
 from app.core.catalog import ModelInfo, lookup
@@ -42,6 +43,20 @@ def estimate(model_id: str, messages: Sequence[ChatMessage], params: ChatParams)
     model = lookup(model_id)
     prompt = tokens.count_messages(messages, model_id)
     reserved = params.max_output_tokens or 0
+    cost = estimate_request_cost(prompt, model, expected_output_tokens=reserved)
+    return RequestEstimate(model, prompt, reserved, cost)
+
+
+def estimate_body(body: Mapping[str, Any]) -> RequestEstimate:
+    """`estimate` of a built request body (wire format); blocking like it."""
+    model_id = str(body.get("model", ""))
+    model = lookup(model_id)
+    messages = body.get("messages")
+    prompt = (
+        tokens.count_prompt_tokens(list(messages), model_id) if isinstance(messages, list) else 0
+    )
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    reserved = limit if isinstance(limit, int) else 0
     cost = estimate_request_cost(prompt, model, expected_output_tokens=reserved)
     return RequestEstimate(model, prompt, reserved, cost)
 

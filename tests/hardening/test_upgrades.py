@@ -394,7 +394,7 @@ def check_history(history: History, data: OldData, path: Path) -> int:
         rows += 1
     # The answer cut off by the old app's death is offered as interrupted, as after any crash.
     streaming = sum(m.state == "streaming" for c in data.conversations for m in c.messages)
-    assert history.recover_interrupted() == streaming
+    assert len(history.recover_interrupted()) == streaming
     return rows
 
 

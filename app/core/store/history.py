@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from app.core import endings
 from app.core.messages import ChatMessage, Detail, ImagePart, Role
 from app.core.params import ChatParams
 from app.core.store.database import open_database
@@ -369,18 +370,33 @@ class History:
         )
         return [int(row[0]) for row in rows]
 
-    def recover_interrupted(self) -> int:
-        """Mark replies left streaming by a process that died as interrupted; how many."""
+    def recover_interrupted(self) -> list[tuple[int, int]]:
+        """Mark replies left streaming by a process that died as interrupted.
+
+        Their (conversation id, message id) pairs, for their usage to be estimated.
+        """
         with self._transaction() as db:
-            cursor = db.execute(
+            rows = db.execute(
+                "SELECT conversation_id, id FROM messages WHERE state = ?",
+                (MessageState.STREAMING.value,),
+            ).fetchall()
+            db.execute(
                 "UPDATE messages SET state = ?, note = ? WHERE state = ?",
                 (
                     MessageState.INTERRUPTED.value,
-                    "Interrupted: Chatdesk closed before the reply finished.",
+                    endings.INTERRUPTED,
                     MessageState.STREAMING.value,
                 ),
             )
-        return cursor.rowcount
+        return [(int(conversation), int(message)) for conversation, message in rows]
+
+    def set_usage(self, message_id: int, usage: Usage) -> None:
+        """Give a reply that has none (an interrupted one) its estimated usage."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE messages SET usage = ? WHERE id = ? AND usage IS NULL",
+                (with_provenance(_usage_dict(usage), None, None), message_id),
+            )
 
     # Search
 

@@ -16,9 +16,15 @@ from app.core.usage import Usage, cost
 
 
 class Source(StrEnum):
+    """The surface a request came from (each turn is tagged with one)."""
+
     WINDOW = "window"
     QUICK_ASK = "quick-ask"
+    COMPARE = "compare"
+    RERUN = "rerun"
     CLI = "cli"
+    # A reply cut off by a kill, estimated at the next start: which surface sent it is lost.
+    RECOVERED = "recovered"
 
 
 @dataclass(frozen=True)

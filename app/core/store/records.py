@@ -9,12 +9,6 @@ from app.core.messages import ChatMessage, ImagePart, Role
 from app.core.params import ChatParams
 from app.core.usage import Usage
 
-# How a reply that ended for these reasons is labelled under it, wherever it is shown.
-FINISH_NOTES = {
-    "length": "The reply reached its token limit and was cut short.",
-    "content_filter": "The reply was cut short by the content filter.",
-}
-
 
 class MessageState(StrEnum):
     """How a message ended; everything but COMPLETE is shown with a note."""

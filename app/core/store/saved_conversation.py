@@ -131,12 +131,21 @@ class SavedConversation:
         self._changed()
 
     def remove_from(self, position: int, recorder: ReplyRecorder | None = None) -> None:
-        """Forget messages `position`… (a withdrawn turn, a regenerated or edited exchange)."""
+        """Forget messages `position`… (a withdrawn turn, a regenerated or edited exchange).
+
+        Withdrawing the first exchange forgets the conversation too: a failed first send or a
+        declined budget question leaves no empty conversation behind.
+        """
         if recorder is not None:
             recorder.close()
         conversation_id = self.conversation_id
-        if conversation_id is not None:
-            self._guard(lambda: self._history.remove_messages_from(conversation_id, position))
+        if conversation_id is None:
+            return
+        if position == 0:
+            self._guard(lambda: self._history.delete(conversation_id))
+            self.conversation_id = None
+            return
+        self._guard(lambda: self._history.remove_messages_from(conversation_id, position))
 
     def set_content(self, position: int, content: str) -> None:
         """The conversation now continues with another choice of the reply at `position`."""

@@ -70,8 +70,9 @@ from app.ui.chat.seed_rerun import SeedRerun
 from app.ui.chat.stored_pages import StoredPages, shown_message, with_image_names
 from app.ui.chat.view import ChatView
 from app.ui.tasks import cancel_and_wait, report_bug
+from app.ui.usage.spend_tracker import SpendTracker
 from app.ui.widgets.error_banner import ErrorBanner
-from app.ui.widgets.status_bar import SpendTracker, StatusBar
+from app.ui.widgets.status_bar import StatusBar
 
 log = logging.getLogger(__name__)
 

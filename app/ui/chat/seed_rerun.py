@@ -18,7 +18,7 @@ from app.core.reproduce import Reproduction, RerunSubject, rerun
 from app.ui.chat.rerun_dialog import RerunDialog
 from app.ui.chat.view import ChatView
 from app.ui.tasks import report_bug
-from app.ui.widgets.status_bar import SpendTracker
+from app.ui.usage.spend_tracker import SpendTracker
 
 NOTHING_TO_RERUN = (
     "Only the last reply can be re-run, once it has finished and if its request sent a seed."

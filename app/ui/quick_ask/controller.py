@@ -40,7 +40,8 @@ from app.ui.background import BackgroundImports
 from app.ui.quick_ask.popup import ClipboardOffer, OfferKind, QuickAskPopup
 from app.ui.tasks import cancel_and_wait, report_bug
 from app.ui.usage.budget_guard import BudgetGuard
-from app.ui.widgets.status_bar import SpendTracker, usage_text
+from app.ui.usage.spend_tracker import SpendTracker
+from app.ui.widgets.status_bar import usage_text
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from app.ui.quick_ask.controller import ClientSource, HistorySource, QuickAskCon
 from app.ui.quick_ask.popup import QuickAskPopup
 from app.ui.quick_ask.tray import TrayIcon
 from app.ui.usage.budget_guard import BudgetGuard
-from app.ui.widgets.status_bar import SpendTracker
+from app.ui.usage.spend_tracker import SpendTracker
 from app.ui.widgets.theme import Tone
 
 log = logging.getLogger(__name__)

@@ -1,37 +1,28 @@
 """The monthly budget in the main window: a warning in the status bar from 80% on, and with a
 hard limit, a question before sending a request that could take the month past the budget.
 
-`BudgetGuard.confirm_spend` is what the chat controller awaits after its pre-send estimate; the
-answer comes from a window-modal message box, so the event loop (and any other reply) keeps
-running while it is open.
+`BudgetGuard.policy` is the budget policy the window's turns check (`app/core/turn.py`); its
+question is a window-modal message box, so the event loop (and any other reply) keeps running
+while it is open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
-from collections.abc import Sequence
-from decimal import Decimal
 
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
-from app.core.budget import (
-    BudgetLevel,
-    BudgetState,
-    OverBudget,
-    budget_state,
-    request_upper_bound,
-    would_cross,
-)
-from app.core.params import ChatParams
-from app.core.preflight import RequestEstimate
+from app.core.budget import BudgetLevel, BudgetPolicy, BudgetState, OverBudget, budget_state
 from app.core.settings import SettingsChange, SettingsStore
-from app.core.store.ledger import Spend
+from app.core.store.ledger import Spend, UsageLedger
 from app.core.usage import format_usd
+from app.ui.usage.spend_tracker import SpendTracker
 from app.ui.widgets.clickable import ClickWatcher
-from app.ui.widgets.status_bar import SpendTracker, StatusBar
+from app.ui.widgets.status_bar import StatusBar
 from app.ui.widgets.theme import is_dark
 
 log = logging.getLogger(__name__)
@@ -171,47 +162,28 @@ class BudgetGuard(QObject):
 
     def asks_before_sending(self) -> bool:
         """Whether a request may need the question: a hard limit is set (and spend is known)."""
-        settings = self._settings.current
-        return (
-            self._spend.ledger is not None
-            and settings.budget_hard_limit
-            and settings.monthly_budget_usd is not None
+        return self._spend.ledger is not None and self.policy().may_ask
+
+    def policy(self, *, parent: QWidget | None = None) -> BudgetPolicy | None:
+        """The budget as the window's turns apply it: a question over `parent` (the main window
+        unless given, e.g. the quick-ask popup) before a request that could cross a hard limit.
+        None without a ledger (the demo: nothing is billed)."""
+        ledger = self._spend.ledger
+        if ledger is None:
+            return None
+        return BudgetPolicy(
+            settings=lambda: self._settings.current,
+            month=functools.partial(self._month, ledger),
+            ask=functools.partial(self.ask, parent=parent),
         )
 
-    async def confirm_spend(
-        self, estimate: RequestEstimate, params: ChatParams, *, parent: QWidget | None = None
-    ) -> bool:
-        """Whether to send the request `estimate` counts: True unless a hard limit is set, the
-        request could cross it, and the user chose Cancel. The question is asked over `parent`
-        (the main window unless given, e.g. the quick-ask popup)."""
-        return await self.confirm_requests([(estimate, params)], parent=parent)
-
-    async def confirm_requests(
-        self,
-        requests: Sequence[tuple[RequestEstimate, ChatParams]],
-        *,
-        parent: QWidget | None = None,
-    ) -> bool:
-        """`confirm_spend` for requests sent together (a comparison): their bounds add up."""
-        settings = self._settings.current
-        ledger = self._spend.ledger
-        if ledger is None or not settings.budget_hard_limit or settings.monthly_budget_usd is None:
-            return True
-        bounds = [request_upper_bound(estimate, params) for estimate, params in requests]
-        priced = [bound for bound in bounds if bound is not None]
-        if not priced:
-            return True
-        bound = sum(priced, Decimal(0))
+    def _month(self, ledger: UsageLedger) -> Spend:
+        """This month's spend, read afresh (another process may have spent since); blocking."""
         try:
-            # Read afresh: `chatdesk ask` or another window may have spent since the last reply.
-            month = await asyncio.get_running_loop().run_in_executor(None, ledger.this_month)
+            return ledger.this_month()
         except sqlite3.Error:
             log.warning("could not read this month's spend for the budget", exc_info=True)
-            month = self._spend.month or Spend()
-        question = would_cross(budget_state(month, self._settings.current), bound)
-        if question is None:
-            return True
-        return await self.ask(question, parent=parent)
+            return self._spend.month or Spend()
 
     async def ask(self, question: OverBudget, *, parent: QWidget | None = None) -> bool:
         """Show `question` and wait for the answer; True for Send anyway."""

@@ -36,7 +36,8 @@ from app.core.usage import format_usd
 from app.ui.tasks import report_bug
 from app.ui.usage.budget_guard import BUDGET_FIELDS
 from app.ui.usage.spend_chart import SpendChart
-from app.ui.widgets.status_bar import SpendTracker, money_text
+from app.ui.usage.spend_tracker import SpendTracker
+from app.ui.widgets.status_bar import money_text
 from app.ui.widgets.theme import Tone, is_dark, set_tone
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,6 @@ both in a worker thread (SQLite never runs on the GUI thread).
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sqlite3
-from collections.abc import Callable
 from enum import StrEnum
 
 from PySide6.QtCore import QSize, Qt
@@ -20,10 +16,8 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from app.core.catalog import ModelInfo, lookup
 from app.core.ratelimits import RateLimits
-from app.core.store.ledger import Source, Spend, UsageLedger
+from app.core.store.ledger import Spend
 from app.core.usage import Usage, cost, format_usd
-
-log = logging.getLogger(__name__)
 
 # How narrow a status label may get before the status bar hides it.
 _MIN_LABEL_WIDTH = 48
@@ -286,99 +280,3 @@ class StatusBar(QStatusBar):
         label.setAccessibleName(accessible)
         label.setContentsMargins(6, 0, 6, 0)
         return label
-
-
-def _ledger_totals(ledger: UsageLedger) -> tuple[Spend, Spend]:
-    return ledger.today(), ledger.this_month()
-
-
-class SpendTracker:
-    """Adds up what the window's replies cost and keeps the status bar's totals current.
-
-    With a ledger, every reply is recorded there (as `Source.WINDOW`) and today's and this
-    month's totals come from it, so they include `chatdesk ask` and other windows. Without one
-    (the demo), replies are counted for the session only and shown as not billed.
-    """
-
-    def __init__(self, status: StatusBar) -> None:
-        self._status = status
-        self._ledger: UsageLedger | None = None
-        self._billed = True
-        self._session = Spend()
-        self._today: Spend | None = None
-        self._month: Spend | None = None
-        self._listeners: list[Callable[[], None]] = []
-
-    @property
-    def session(self) -> Spend:
-        return self._session
-
-    @property
-    def month(self) -> Spend | None:
-        """This month's totals from the ledger, once read (None without a ledger)."""
-        return self._month
-
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call `listener` whenever the ledger's totals were read again or the ledger changed
-        (so after every recorded reply)."""
-        self._listeners.append(listener)
-
-    @property
-    def ledger(self) -> UsageLedger | None:
-        return self._ledger
-
-    def use_ledger(self, ledger: UsageLedger | None, *, billed: bool = True) -> None:
-        """Record into `ledger` from now on (None: the session total only); `billed` False for
-        replies that cost nothing (the demo).
-
-        Switching between billed and unbilled starts the session total afresh: demo replies
-        must not be added to real spending.
-        """
-        if billed != self._billed:
-            self._session = Spend()
-        self._ledger, self._billed = ledger, billed
-        self._today = self._month = None
-        self._notify()
-
-    async def add(self, model_id: str, usage: Usage) -> None:
-        """Count one finished reply; records it in the ledger, then refreshes the totals."""
-        self._session = add_spend(self._session, spend_of(model_id, usage))
-        self._show()
-        ledger = self._ledger
-        if ledger is None:
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(None, ledger.record, model_id, usage, Source.WINDOW)
-        except sqlite3.Error:
-            log.warning("could not record usage in the ledger", exc_info=True)
-            return
-        await self.refresh()
-
-    async def refresh(self) -> None:
-        """Read today's and this month's totals from the ledger (in a worker thread)."""
-        ledger = self._ledger
-        if ledger is None:
-            self._show()
-            return
-        try:
-            today, month = await asyncio.get_running_loop().run_in_executor(
-                None, _ledger_totals, ledger
-            )
-        except sqlite3.Error:
-            log.warning("could not read totals from the ledger", exc_info=True)
-            return
-        if ledger is self._ledger:
-            self._today, self._month = today, month
-            self._show()
-            self._notify()
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
-
-    def _show(self) -> None:
-        if not self._billed and self._session.requests == 0:
-            self._status.totals_label.hide()
-            return
-        self._status.show_totals(self._session, self._today, self._month, billed=self._billed)

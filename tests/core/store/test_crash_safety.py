@@ -175,7 +175,7 @@ def test_random_kills_never_corrupt_the_history_or_lose_more_than_a_second(
         streaming.append(reply.id)
 
     # What the next start of the app does: the cut-off replies show as interrupted.
-    assert history.recover_interrupted() == len(streaming)
+    assert len(history.recover_interrupted()) == len(streaming)
     for trial in done:
         reply = reply_of(history, titles, trial)
         assert reply is None or reply.state is MessageState.INTERRUPTED

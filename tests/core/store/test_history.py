@@ -324,8 +324,8 @@ def test_replies_left_streaming_by_a_crash_are_marked_interrupted(
     history.close()  # the process dies here: nothing marks the reply as ended
 
     restarted = History.open(database)
-    assert restarted.recover_interrupted() == 1
-    assert restarted.recover_interrupted() == 0
+    assert len(restarted.recover_interrupted()) == 1
+    assert len(restarted.recover_interrupted()) == 0
 
     messages = {m.id: m for m in restarted.load(conversation).messages}
     assert messages[cut].state is MessageState.INTERRUPTED

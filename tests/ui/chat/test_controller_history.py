@@ -210,7 +210,7 @@ def test_an_interrupted_reply_opens_with_continue_and_regenerate(
     history.add_message(conversation, ChatMessage.user("Write a poem"))
     reply = history.begin_reply(conversation, model="gpt-4o-mini")
     history.save_partial(reply, "Roses are red,")
-    assert history.recover_interrupted() == 1
+    assert len(history.recover_interrupted()) == 1
     chat = open_chat(simulator.base_url, history=history)
 
     chat.controller.open_conversation(history.load(conversation))

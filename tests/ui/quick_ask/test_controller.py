@@ -24,7 +24,8 @@ from app.simulator import Fault, SimulatorServer
 from app.ui.background import BackgroundImports
 from app.ui.quick_ask.controller import QuickAskController
 from app.ui.quick_ask.popup import POPUP_TITLE, OfferKind, QuickAskPopup
-from app.ui.widgets.status_bar import SpendTracker, StatusBar
+from app.ui.usage.spend_tracker import SpendTracker
+from app.ui.widgets.status_bar import StatusBar
 from tests.support.gui_session import (  # noqa: F401
     make_context,
     open_session_fixture,

@@ -1,0 +1,111 @@
+"""What this window's session has spent, and today's and this month's totals from the ledger.
+
+The status bar shows them; the budget guard and the Usage window listen for changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+
+from app.core.reply import Reply
+from app.core.store.ledger import Spend, UsageLedger
+from app.core.usage import Usage
+from app.ui.widgets.status_bar import StatusBar, add_spend, spend_of
+
+log = logging.getLogger(__name__)
+
+
+def _ledger_totals(ledger: UsageLedger) -> tuple[Spend, Spend]:
+    return ledger.today(), ledger.this_month()
+
+
+class SpendTracker:
+    """Adds up what the window's replies cost and keeps the status bar's totals current.
+
+    Turns record every reply in the ledger (`app/core/turn.py`); today's and this month's
+    totals are read from it, so they include `chatdesk ask` and other windows. Without a ledger
+    (the demo), replies are counted for the session only and shown as not billed.
+    """
+
+    def __init__(self, status: StatusBar) -> None:
+        self._status = status
+        self._ledger: UsageLedger | None = None
+        self._billed = True
+        self._session = Spend()
+        self._today: Spend | None = None
+        self._month: Spend | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def session(self) -> Spend:
+        return self._session
+
+    @property
+    def month(self) -> Spend | None:
+        """This month's totals from the ledger, once read (None without a ledger)."""
+        return self._month
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever the ledger's totals were read again or the ledger changed
+        (so after every recorded reply)."""
+        self._listeners.append(listener)
+
+    @property
+    def ledger(self) -> UsageLedger | None:
+        return self._ledger
+
+    def use_ledger(self, ledger: UsageLedger | None, *, billed: bool = True) -> None:
+        """Record into `ledger` from now on (None: the session total only); `billed` False for
+        replies that cost nothing (the demo).
+
+        Switching between billed and unbilled starts the session total afresh: demo replies
+        must not be added to real spending.
+        """
+        if billed != self._billed:
+            self._session = Spend()
+        self._ledger, self._billed = ledger, billed
+        self._today = self._month = None
+        self._notify()
+
+    async def counted(self, model_id: str, usage: Usage) -> None:
+        """Count one settled reply in the session; its turn recorded it in the ledger already,
+        so today's and this month's totals are read again."""
+        self._session = add_spend(self._session, spend_of(model_id, usage))
+        self._show()
+        await self.refresh()
+
+    async def on_turn_settled(self, reply: Reply) -> None:
+        """A turn's `on_settled` hook: count its usage (the server's or estimated)."""
+        if reply.usage is not None:
+            await self.counted(reply.billed_model, reply.usage)
+
+    async def refresh(self) -> None:
+        """Read today's and this month's totals from the ledger (in a worker thread)."""
+        ledger = self._ledger
+        if ledger is None:
+            self._show()
+            return
+        try:
+            today, month = await asyncio.get_running_loop().run_in_executor(
+                None, _ledger_totals, ledger
+            )
+        except sqlite3.Error:
+            log.warning("could not read totals from the ledger", exc_info=True)
+            return
+        if ledger is self._ledger:
+            self._today, self._month = today, month
+            self._show()
+            self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def _show(self) -> None:
+        if not self._billed and self._session.requests == 0:
+            self._status.totals_label.hide()
+            return
+        self._status.show_totals(self._session, self._today, self._month, billed=self._billed)
