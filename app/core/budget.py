@@ -204,13 +204,16 @@ class BudgetPolicy:
     allow_over: bool = False
     # Said after the question when a request is refused (`chatdesk ask`: which option sends it).
     refusal_remedy: str = "Not sent."
+    # Whether requests are billed at all now (the window's demo is not).
+    billed: Callable[[], bool] = lambda: True
 
     @property
     def may_ask(self) -> bool:
         """Whether a request may need the check (so must be counted before it is sent)."""
         settings = self.settings()
         return (
-            not self.allow_over
+            self.billed()
+            and not self.allow_over
             and settings.budget_hard_limit
             and settings.monthly_budget_usd is not None
         )

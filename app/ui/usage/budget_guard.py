@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app.core.budget import BudgetLevel, BudgetPolicy, BudgetState, OverBudget, budget_state
 from app.core.settings import SettingsChange, SettingsStore
-from app.core.store.ledger import Spend, UsageLedger
+from app.core.store.ledger import Spend
 from app.core.usage import format_usd
 from app.ui.usage.spend_tracker import SpendTracker
 from app.ui.widgets.clickable import ClickWatcher
@@ -162,23 +162,24 @@ class BudgetGuard(QObject):
 
     def asks_before_sending(self) -> bool:
         """Whether a request may need the question: a hard limit is set (and spend is known)."""
-        return self._spend.ledger is not None and self.policy().may_ask
+        return self.policy().may_ask
 
-    def policy(self, *, parent: QWidget | None = None) -> BudgetPolicy | None:
+    def policy(self, *, parent: QWidget | None = None) -> BudgetPolicy:
         """The budget as the window's turns apply it: a question over `parent` (the main window
         unless given, e.g. the quick-ask popup) before a request that could cross a hard limit.
-        None without a ledger (the demo: nothing is billed)."""
-        ledger = self._spend.ledger
-        if ledger is None:
-            return None
+        Inactive while there is no ledger (the demo: nothing is billed)."""
         return BudgetPolicy(
             settings=lambda: self._settings.current,
-            month=functools.partial(self._month, ledger),
+            month=self._month,
             ask=functools.partial(self.ask, parent=parent),
+            billed=lambda: self._spend.ledger is not None,
         )
 
-    def _month(self, ledger: UsageLedger) -> Spend:
+    def _month(self) -> Spend:
         """This month's spend, read afresh (another process may have spent since); blocking."""
+        ledger = self._spend.ledger
+        if ledger is None:
+            return Spend()
         try:
             return ledger.this_month()
         except sqlite3.Error:

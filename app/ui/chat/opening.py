@@ -1,0 +1,166 @@
+"""Opening conversations in the window: new chats, stored ones, and those still streaming.
+
+Leaving a conversation whose reply streams does not stop it: its session goes on in the
+background (`ChatController._background`), and opening it again shows the reply live. Mixed
+into `ChatController`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import SignalInstance
+
+from app.core.client import ChatClient
+from app.core.messages import ChatMessage
+from app.core.params import ChatParams
+from app.core.reproduce import RerunSubject
+from app.core.store.history import History
+from app.core.store.records import MessageState, StoredConversation, StoredMessage
+from app.core.store.saved_conversation import SavedConversation
+from app.ui.attachments.area import ImageArea
+from app.ui.chat.composer import Composer
+from app.ui.chat.session import ChatSession
+from app.ui.chat.stored_pages import StoredPages
+from app.ui.chat.view import ChatView
+from app.ui.usage.spend_tracker import SpendTracker
+from app.ui.widgets.error_banner import ErrorBanner
+from app.ui.widgets.status_bar import StatusBar
+
+log = logging.getLogger(__name__)
+
+
+class Opening:
+    """Which conversation the window shows; `ChatController` provides the attributes below."""
+
+    _session: ChatSession
+    _background: dict[int, ChatSession]
+    _unseen: set[int]
+    _view: ChatView
+    _composer: Composer
+    _banner: ErrorBanner
+    _status: StatusBar
+    _pages: StoredPages
+    _images: ImageArea | None
+    _editing: ChatMessage | None
+    _client: ChatClient | None
+    _spend: SpendTracker | None
+    _history: History | None
+    _retry_note: str
+    reply_started: SignalInstance
+    reply_ended: SignalInstance
+    background_changed: SignalInstance
+    _default_model: str
+    _default_params: ChatParams
+    _default_system_prompt: str
+    conversation_opened: SignalInstance
+    conversation_saved: SignalInstance
+    history_write_failed: SignalInstance
+    parameters_changed: SignalInstance
+
+    if TYPE_CHECKING:  # provided by ChatController, Turns and Redo
+
+        def stop(self) -> None: ...
+        def _check_parameters(self) -> None: ...
+        def stored_rerun(self, last: StoredMessage | None) -> RerunSubject | None: ...
+        @staticmethod
+        def cut_off_of(last: StoredMessage | None) -> tuple[MessageState, str] | None: ...
+        @property
+        def streaming(self) -> tuple[int, ...]: ...
+        @property
+        def busy(self) -> bool: ...
+
+    def _new_session(self, conversation_id: int | None = None) -> ChatSession:
+        saved = None
+        if self._history is not None:
+            saved = SavedConversation(
+                self._history,
+                on_error=self.history_write_failed.emit,
+                on_changed=self.conversation_saved.emit,
+            )
+            saved.open(conversation_id)
+        return ChatSession(self._default_model, self._default_params, saved=saved)
+
+    def _leave(self) -> None:
+        """Let the open conversation's reply go on behind the next one (or stop it if it
+        cannot: it is not in the history yet)."""
+        session = self._session
+        self._editing = None
+        if not session.busy:
+            return
+        conversation_id = session.conversation_id
+        if conversation_id is None or session.reply is None or not session.reply.accepted:
+            self.stop()
+            return
+        self._background[conversation_id] = session
+        self.reply_ended.emit()
+        self.background_changed.emit(self.streaming, frozenset(self._unseen))
+
+    def new_chat(self) -> None:
+        """Start an empty conversation; a reply streaming in the open one goes on behind it."""
+        self._leave()
+        self._session = self._new_session()
+        self._session.system_prompt = self._default_system_prompt
+        self._pages.clear()
+        self._view.clear_conversation()
+        self._opened(None)
+        self._composer.setFocus()
+
+    def open_conversation(
+        self, stored: StoredConversation, *, at_position: int | None = None
+    ) -> None:
+        """Show `stored` and continue it from now on (live, if its reply is still streaming).
+
+        Only the last messages are drawn at first, or from `at_position` on (a search hit,
+        scrolled to the top); earlier ones come on demand.
+        """
+        if stored.id == self._session.conversation_id and self.busy:
+            return
+        self._leave()
+        streaming = self._background.pop(stored.id, None)
+        self._unseen.discard(stored.id)
+        if streaming is not None:
+            self._session = streaming
+            self._show_streaming(stored)
+            self._opened(stored.id)
+            self.reply_started.emit()
+            return
+        session = self._session = self._new_session(stored.id)
+        session.messages = [message.as_chat_message() for message in stored.messages]
+        session.model, session.params = stored.model, stored.params
+        session.system_prompt = stored.system_prompt
+        last = stored.messages[-1] if stored.messages else None
+        session.cut_off = self.cut_off_of(last)
+        session.answered = self.stored_rerun(last)
+        self._pages.open(stored.messages, at_position)
+        self._opened(stored.id)
+
+    def _show_streaming(self, stored: StoredConversation) -> None:
+        """Draw a conversation whose reply streams: what is stored, then the reply so far."""
+        session, reply = self._session, self._session.reply
+        assert reply is not None
+        self._pages.open(stored.messages[:-1])
+        self._view.begin_reply(session.model, choices=max(len(reply.choices), 1))
+        for choice, parts in sorted(reply.choices.items()):
+            self._view.append_reply("".join(parts), choice)
+
+    def _opened(self, conversation_id: int | None) -> None:
+        self._banner.clear_problem()
+        self._status.clear_usage()
+        self.parameters_changed.emit()
+        self._check_parameters()
+        self.conversation_opened.emit(conversation_id)
+        self.background_changed.emit(self.streaming, frozenset(self._unseen))
+
+    def _read_stored(self) -> tuple[StoredMessage, ...] | None:
+        """The open conversation's messages as stored now (None if they cannot be read)."""
+        conversation_id = self._session.conversation_id
+        if self._history is None or conversation_id is None:
+            return None
+        try:
+            return self._history.load(conversation_id).messages
+        except (LookupError, sqlite3.Error):
+            log.exception("could not read the conversation again")
+            return None
