@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+from app.core import endings
 from app.core.catalog import lookup
 from app.core.messages import Detail, ImagePart, Role
 from app.core.params import ChatParams
@@ -46,10 +47,6 @@ _STATE_LABELS = {
     MessageState.INTERRUPTED: "Interrupted",
     MessageState.STOPPED: "Stopped",
     MessageState.FAILED: "Failed",
-}
-_FINISH_NOTES = {
-    "length": "Cut short: the reply reached its token limit.",
-    "content_filter": "Cut short by the content filter.",
 }
 # Characters Windows, macOS or Linux refuse in a file name, and control characters.
 _UNSAFE_IN_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
@@ -175,7 +172,7 @@ def _state_text(message: StoredMessage) -> str:
     note = message.note.strip()
     label = _STATE_LABELS.get(message.state)
     if label is None:
-        return note or _FINISH_NOTES.get(message.finish_reason, "")
+        return note or endings.finished(message.finish_reason)
     if not note:
         return f"**{label}.**"
     if note.lower().startswith(label.lower()):

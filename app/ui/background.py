@@ -48,17 +48,11 @@ class BackgroundImports:
             await asyncio.get_running_loop().run_in_executor(None, load)
             self._done.add(step)
 
-    async def imaging(self) -> None:
-        """Pillow and the image code, exercised once so later preparations import nothing."""
-        from app.ui.attachments.worker import warm_up_imaging
-
-        await self.ensure(IMAGING, warm_up_imaging)
+    async def imaging(self, warm_up: Callable[[], object]) -> None:
+        """Pillow and the image code, exercised once by `warm_up` so later preparations import
+        nothing. The attachments pass their own warm-up: this module knows no image code."""
+        await self.ensure(IMAGING, warm_up)
 
     async def counting(self, model_id: str) -> None:
         """tiktoken and the encoding `model_id` uses (~0.6 s the first time)."""
         await self.ensure(_encoding_step(model_id), lambda: tokens.preload(model_id))
-
-    async def warm_up(self, model_id: str) -> None:
-        """Everything a first message with images needs, so neither waits later."""
-        await self.imaging()
-        await self.counting(model_id)

@@ -18,7 +18,6 @@ from pytestqt.qtbot import QtBot
 from app.core.catalog import CATALOG
 from app.core.client import ChatClient, ConnectionConfig
 from app.core.store.history import History
-from app.core.store.saved_conversation import SavedConversation
 from app.simulator import SimulatorServer
 from app.ui.chat.controller import ChatController
 from app.ui.main_window import MainWindow
@@ -108,7 +107,7 @@ def open_chat(qtbot: QtBot, run: Runner[Any]) -> Iterator[Callable[..., ChatWind
             status=window.status,
             model=MODEL,
             client=client,
-            saved=SavedConversation(history) if history is not None else None,
+            history=history,
             parent=window,
         )
         window.bind(controller)

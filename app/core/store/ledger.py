@@ -58,6 +58,10 @@ class UsageLedger:
         self._connection = connection
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
     def record(
         self, model_id: str, usage: Usage, source: Source, *, at: float | None = None
     ) -> None:

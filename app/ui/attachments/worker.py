@@ -1,8 +1,8 @@
 """Preparing attachments off the GUI thread: read, check, downscale, encode, and a thumbnail.
 
-Pillow is never imported at module level here: it loads once, on a worker thread, through
-`BackgroundImports.imaging()` (see `warm_up_imaging`), and the GUI thread only ever receives the
-finished result — a data URL and a small thumbnail `QImage`.
+Pillow is never imported at module level here: it loads once, on a worker thread, when
+`ImagePreparer` hands `warm_up_imaging` to `BackgroundImports.imaging`, and the GUI thread only
+ever receives the finished result — a data URL and a small thumbnail `QImage`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from app.ui.attachments.sources import (
     PictureSource,
     UrlSource,
 )
-from app.ui.background import BackgroundImports
+from app.ui.background import IMAGING, BackgroundImports
 
 log = logging.getLogger(__name__)
 
@@ -261,9 +261,9 @@ class ImagePreparer(QObject):
             self.cancel(job)
 
     async def _run(self, job: int, source: ImageSource, detail: Detail) -> None:
-        if not self._background.is_done("imaging"):
+        if not self._background.is_done(IMAGING):
             self.progressed.emit(job, "Getting ready…")
-        await self._background.imaging()
+        await self._background.imaging(warm_up_imaging)
         loop = asyncio.get_running_loop()
 
         def report(text: str) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
 
+from app.core import endings
 from app.core.messages import ChatMessage, Role
 from app.core.reproduce import provenance_text
-from app.core.store.records import FINISH_NOTES, MessageState, StoredMessage
+from app.core.store.records import MessageState, StoredMessage
 from app.ui.chat.inspector.sources import stored_inspection
 from app.ui.chat.transcript import Act, Speaker
 from app.ui.chat.view import ChatView, ShownMessage
@@ -125,9 +126,9 @@ def shown_stored(message: StoredMessage) -> ShownMessage:
         return ShownMessage(Speaker.USER, "You", [shown_message(message.as_chat_message())])
     texts = list(message.choices) or [message.content]
     selected = texts.index(message.content) if message.content in texts else 0
-    note = message.note or FINISH_NOTES.get(message.finish_reason, "")
+    note = message.note or endings.finished(message.finish_reason)
     if not message.content and message.state is MessageState.INTERRUPTED:
-        note = "Interrupted before any text arrived."
+        note = endings.INTERRUPTED_EMPTY
     tools, details = stored_inspection(message)
     title = message.model or "Assistant"
     # The title already names the model that answered.

@@ -16,7 +16,10 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject
 
+from app.core.interrupted import settle_interrupted
+from app.core.store.database import DatabaseTooNew
 from app.core.store.history import ConversationNotFound, History
+from app.core.store.ledger import UsageLedger
 from app.core.store.records import SearchHit
 from app.ui.chat.controller import ChatController
 from app.ui.conversations.search_dialog import SearchDialog
@@ -40,10 +43,13 @@ class ConversationBrowser(QObject):
         search_dialog: SearchDialog | None = None,
         banner: ErrorBanner,
         track: Track,
+        ledger: Callable[[], UsageLedger] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._history = history
+        # Opens the usage ledger (blocking) to pay for replies cut off by the last exit.
+        self._ledger = ledger
         self._controller = controller
         self._sidebar = sidebar
         self._banner = banner
@@ -59,6 +65,8 @@ class ConversationBrowser(QObject):
         sidebar.undo_delete_requested.connect(self.on_sidebar_undo_delete_requested)
         self.search_dialog.hit_activated.connect(self.on_search_dialog_hit_activated)
         controller.conversation_opened.connect(self.on_controller_conversation_opened)
+        controller.conversation_saved.connect(self.on_conversation_saved)
+        controller.background_changed.connect(sidebar.show_activity)
         # `chatdesk ask` and the quick-ask popup add conversations too: the list catches up
         # whenever the user comes back to the window.
         sidebar.window().installEventFilter(self)
@@ -109,10 +117,11 @@ class ConversationBrowser(QObject):
     def on_controller_conversation_opened(self, conversation_id: int | None) -> None:
         self._sidebar.select_conversation(conversation_id)
 
-    def on_conversation_saved(self, conversation_id: int) -> None:
-        """A message or reply was written: the conversation moves up the sidebar."""
+    def on_conversation_saved(self, _conversation_id: int) -> None:
+        """A message or reply was written: the conversation moves up the sidebar (the one saved
+        may be streaming behind the open one, which stays selected)."""
         self._sidebar.refresh()
-        self._sidebar.select_conversation(conversation_id)
+        self._sidebar.select_conversation(self._controller.conversation_id)
 
     # Search
 
@@ -135,6 +144,8 @@ class ConversationBrowser(QObject):
         if conversation_id == self._controller.conversation_id:
             # Deleting the open conversation leaves an empty chat, as a new one would.
             self._controller.new_chat()
+        # A reply streaming into a conversation being deleted has nobody left to read it.
+        self._controller.stop_streaming(conversation_id)
         self._change(functools.partial(self._history.delete, conversation_id))
 
     def on_sidebar_undo_delete_requested(self, conversation_id: int) -> None:
@@ -152,8 +163,29 @@ class ConversationBrowser(QObject):
 
     # Start-up
 
+    async def _pay_for(self, interrupted: Sequence[tuple[int, int]]) -> None:
+        """The provider billed what the cut-off replies generated: estimate and record it."""
+        if self._ledger is None:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            ledger = await loop.run_in_executor(None, self._ledger)
+        except (sqlite3.Error, DatabaseTooNew):
+            log.warning("usage ledger unavailable: interrupted replies not recorded", exc_info=True)
+            return
+        try:
+            await settle_interrupted(
+                self._history,
+                ledger,
+                interrupted,
+                before_counting=self._controller.background.counting,
+            )
+        finally:
+            await loop.run_in_executor(None, ledger.close)
+
     async def tidy(self) -> None:
-        """Mark replies cut off by a crash as interrupted, and purge long-deleted conversations.
+        """Mark replies cut off by a crash as interrupted (and pay for them), and purge
+        long-deleted conversations.
 
         The most recent conversation with such a reply is opened, so the user sees at once
         what was cut off (with Continue and Regenerate), unless they already moved on.
@@ -162,11 +194,13 @@ class ConversationBrowser(QObject):
         history = self._history
         try:
             cut_off = await loop.run_in_executor(None, history.streaming_conversations)
-            await loop.run_in_executor(None, history.recover_interrupted)
+            interrupted = await loop.run_in_executor(None, history.recover_interrupted)
             await loop.run_in_executor(None, history.purge_deleted)
         except sqlite3.Error:
             log.exception("could not tidy the history")
             return
+        if interrupted:
+            await self._pay_for(interrupted)
         self._sidebar.refresh()
         if not cut_off:
             return

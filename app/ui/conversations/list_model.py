@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,10 @@ SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
 OPEN_ROLE = Qt.ItemDataRole.UserRole + 2
 # Whether the row is the first unpinned one after pinned ones (a line separates them).
 SECTION_START_ROLE = Qt.ItemDataRole.UserRole + 3
+# What a conversation's reply is doing behind the open one: ANSWERING, UNSEEN or None.
+ACTIVITY_ROLE = Qt.ItemDataRole.UserRole + 4
+ANSWERING = "Answering…"
+UNSEEN = "New reply"
 
 PageLoader = Callable[[int, int], Sequence[ConversationSummary]]
 CountLoader = Callable[[], int]
@@ -107,6 +111,8 @@ class ConversationListModel(QAbstractListModel):
         self._row_of: dict[int, int] = {}
         self._total = 0
         self._open_id: int | None = None
+        self._answering: frozenset[int] = frozenset()
+        self._unseen: frozenset[int] = frozenset()
 
     @property
     def open_id(self) -> int | None:
@@ -135,6 +141,21 @@ class ConversationListModel(QAbstractListModel):
             if row is not None:
                 index = self.index(row)
                 self.dataChanged.emit(index, index, [OPEN_ROLE])
+
+    def set_activity(self, answering: Iterable[int], unseen: Iterable[int]) -> None:
+        """Mark conversations whose reply streams behind the open one, or ended there unseen."""
+        before = self._answering | self._unseen
+        self._answering, self._unseen = frozenset(answering), frozenset(unseen)
+        for changed in before | self._answering | self._unseen:
+            row = self.row_of(changed)
+            if row is not None:
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [ACTIVITY_ROLE])
+
+    def activity(self, conversation_id: int) -> str | None:
+        if conversation_id in self._answering:
+            return ANSWERING
+        return UNSEEN if conversation_id in self._unseen else None
 
     def row_of(self, conversation_id: int | None) -> int | None:
         return None if conversation_id is None else self._row_of.get(conversation_id)
@@ -194,11 +215,15 @@ class ConversationListModel(QAbstractListModel):
         if role == SECTION_START_ROLE:
             row = index.row()
             return row > 0 and not summary.pinned and self._rows[row - 1].pinned
+        if role == ACTIVITY_ROLE:
+            return self.activity(summary.id)
+        activity = self.activity(summary.id)
         if role == Qt.ItemDataRole.ToolTipRole:
             pinned = " · Pinned" if summary.pinned else ""
-            return f"{summary.title}\nLast active {full_time(summary.updated_at)}{pinned}"
+            doing = f"\n{activity}" if activity else ""
+            return f"{summary.title}\nLast active {full_time(summary.updated_at)}{pinned}{doing}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            when = relative_time(summary.updated_at, self._clock())
+            when = activity or relative_time(summary.updated_at, self._clock())
             pinned = "pinned, " if summary.pinned else ""
             return f"{summary.title}, {pinned}{when}"
         return None
@@ -325,10 +350,13 @@ class ConversationDelegate(QStyledItemDelegate):
         metrics = option.fontMetrics
         left = rect.left() + ROW_INSET + H_PAD
         right = rect.right() - ROW_INSET - H_PAD
-        when = relative_time(summary.updated_at, self._clock())
+        # A reply streaming behind the open conversation (or ended there unseen) says so in
+        # place of the time, in the accent colour, so it can be found at a glance.
+        activity = index.data(ACTIVITY_ROLE)
+        when = activity or relative_time(summary.updated_at, self._clock())
         when_width = metrics.horizontalAdvance(when)
         painter.setFont(option.font)
-        painter.setPen(muted)
+        painter.setPen(muted if not activity or is_open else palette.color(QPalette.ColorRole.Link))
         align_right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         painter.drawText(
             QRectF(right - when_width, rect.top(), when_width + 1, rect.height()), align_right, when

@@ -7,7 +7,7 @@ signal; whoever owns the store makes the change and calls `refresh()`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -328,6 +328,10 @@ class Sidebar(QWidget):
         if row is not None:
             self.list_view.setCurrentIndex(self.model.index(row))
         bar.setValue(scrolled)
+
+    def show_activity(self, answering: Iterable[int], unseen: Iterable[int]) -> None:
+        """Mark conversations answering behind the open one, and those with a reply unseen."""
+        self.model.set_activity(answering, unseen)
 
     def select_conversation(self, conversation_id: int | None) -> None:
         """Highlight the open conversation (None: a new chat, nothing highlighted)."""

@@ -1,12 +1,15 @@
-"""Quick ask's conversation: sends the popup's question and streams the answer into it.
+"""Quick ask's conversation: sends the popup's question through the turn engine and streams the
+answer into it.
 
-Each exchange is saved to the history as it streams (a conversation per popup session), and
-what it cost is recorded in the usage ledger as `Source.QUICK_ASK`. What happens to a question
-that does not get a full answer:
-- Esc (or hiding the popup) stops the answer; what arrived stays, saved as stopped.
+Each exchange is a turn (`app/core/turn.py`) tagged `Source.QUICK_ASK`: it is saved to the
+history as it streams (a conversation per popup session) and its usage, the server's or
+estimated, is recorded in the ledger. What happens to a question that does not get a full answer:
+- Esc (or hiding the popup) stops the answer; what arrived stays, saved as stopped, with its
+  estimated cost.
 - A failure before any text: the headline and remedy are shown, the question goes back into the
   input, and nothing of it stays in the history.
 - A failure after some text: the partial answer stays (saved as failed), with the problem.
+- Declining the budget question: nothing is sent or saved, and the question goes back.
 """
 
 from __future__ import annotations
@@ -15,26 +18,23 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QClipboard, QGuiApplication
 
-from app.core import preflight
-from app.core.budget import SendDeclined
 from app.core.catalog import lookup
 from app.core.client import ChatClient
-from app.core.events import ReplyMeta, StreamEvent, TextDelta, UsageReported
+from app.core.events import StreamEvent, TextDelta, UsageReported
 from app.core.messages import ChatMessage
 from app.core.params import ChatParams
-from app.core.problems import UserFacingError
-from app.core.request import build_request
+from app.core.reply import Reply, RunState
 from app.core.store.database import DatabaseTooNew
 from app.core.store.history import History
 from app.core.store.ledger import Source
-from app.core.store.records import MessageState
-from app.core.store.reply_recorder import ReplyRecorder
-from app.core.usage import Usage
+from app.core.store.saved_conversation import ConversationSettings, SavedConversation
+from app.core.turn import NotConnected, Turn, TurnHooks, TurnPlan
 from app.ui.attachments.area import Attachment
 from app.ui.background import BackgroundImports
 from app.ui.quick_ask.popup import ClipboardOffer, OfferKind, QuickAskPopup
@@ -45,7 +45,6 @@ from app.ui.widgets.status_bar import usage_text
 
 log = logging.getLogger(__name__)
 
-STOPPED_NOTE = "Stopped."
 # Copied text longer than this is not offered: it is rarely meant for a quick question.
 MAX_OFFERED_TEXT = 20_000
 
@@ -53,30 +52,25 @@ ClientSource = Callable[[], ChatClient | None]
 HistorySource = Callable[[], History]
 
 
-class NotConnected(UserFacingError):
+def not_connected() -> NotConnected:
     """Quick ask was used before Chatdesk had a connection."""
+    return NotConnected(
+        "Chatdesk is not connected",
+        "Open Chatdesk: add an API key in Settings (or try the demo), or wait a moment for it "
+        "to finish starting. Your question is kept.",
+    )
 
 
-@dataclass
-class _Answer:
-    parts: list[str] = field(default_factory=list)
-    model: str = ""
-    usage: Usage | None = None
-    finish_reason: str = ""
+@dataclass(frozen=True)
+class _Question:
+    """One question as the user wrote it, to put back when it gets no answer."""
 
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-@dataclass
-class _Saved:
-    """Where the exchange being streamed is in the history."""
-
-    conversation_id: int
-    created: bool  # the conversation was started by this exchange
-    user_position: int
-    reply_id: int
+    prompt: str
+    images: tuple[Attachment, ...]
+    attached_text: str
+    message: ChatMessage
+    # Where the question is (or would be) in the stored conversation.
+    position: int
 
 
 class QuickAskController(QObject):
@@ -105,12 +99,14 @@ class QuickAskController(QObject):
         self._client = client
         self._background = background
         self._open_history = history
+        self._opening: asyncio.Future[History] | None = None
         self._history: History | None = None
         self._spend = spend
         self._budget = budget
         self._clipboard = clipboard or QGuiApplication.clipboard()
+        # The exchanges of this popup session as sent (and stored), for follow-ups.
         self._conversation: list[ChatMessage] = []
-        self._conversation_id: int | None = None
+        self._saved: SavedConversation | None = None
         self._attached_text = ""
         self._task: asyncio.Task[None] | None = None
         self._generation = 0
@@ -128,7 +124,7 @@ class QuickAskController(QObject):
     @property
     def conversation_id(self) -> int | None:
         """The history's conversation for this popup session, once something was saved."""
-        return self._conversation_id
+        return self._saved.conversation_id if self._saved is not None else None
 
     @property
     def busy(self) -> bool:
@@ -145,7 +141,7 @@ class QuickAskController(QObject):
 
     def open(self) -> None:
         """Show the popup; after a finished exchange it starts a new conversation."""
-        if not self.busy and (self._conversation or self._conversation_id is not None):
+        if not self.busy and (self._conversation or self.conversation_id is not None):
             self._start_over()
         self.popup.offer(None if self._attached_text else self.clipboard_offer())
         self.popup.present()
@@ -173,11 +169,12 @@ class QuickAskController(QObject):
         self.popup.on_image_area_changed()
 
     def on_popup_open_in_chatdesk_clicked(self) -> None:
-        if self._conversation_id is None:
+        conversation_id = self.conversation_id
+        if conversation_id is None:
             return
         self.stop()
         self.popup.hide()
-        self.open_conversation_requested.emit(self._conversation_id)
+        self.open_conversation_requested.emit(conversation_id)
 
     def on_popup_submitted(self) -> None:
         popup = self.popup
@@ -217,200 +214,150 @@ class QuickAskController(QObject):
         """Stop any answer and close the history (when this controller opened it)."""
         await self.stop_and_wait()
         history, self._history = self._history, None
+        opening, self._opening = self._opening, None
+        if history is None and opening is not None:
+            # Still opening for an answer stopped meanwhile: it is closed once open.
+            try:
+                history = await opening
+            except (sqlite3.Error, DatabaseTooNew, OSError):
+                history = None
         if history is not None and self._open_history is not None:
             await asyncio.get_running_loop().run_in_executor(None, history.close)
 
     async def run_exchange(
         self, prompt: str, images: tuple[Attachment, ...] = (), attached_text: str = ""
     ) -> None:
-        """One question and its streamed answer, saved and paid for."""
+        """One question and its streamed answer, as one turn: saved and paid for."""
         generation = self._generation
         text = f"{prompt}\n\n{attached_text}" if attached_text else prompt
         message = ChatMessage.user(text, tuple(image.part for image in images))
+        question = _Question(prompt, images, attached_text, message, len(self._conversation))
         model = self._model
+        reply = Reply(asked_model=model)
+        saved: SavedConversation | None = None
+        sent = False
+
+        def on_checked() -> None:
+            # The turn passed its checks: from now on the exchange is in the history.
+            nonlocal sent
+            sent = True
+
         self.popup.begin_answer(prompt)
         self.answer_started.emit()
-        answer = _Answer()
-        saved: _Saved | None = None
-        recorder: ReplyRecorder | None = None
         try:
-            client = self._client()
-            if client is None:
-                raise self._not_connected()
-            body = await self._prepare([*self._conversation, message], model)
-            saved = await self._save_question(message, model)
-            if saved is not None and self._history is not None:
-                recorder = ReplyRecorder(self._history, saved.reply_id, lambda: (answer.text, ()))
-            async for event in client.stream_chat(body):
-                self._apply(event, answer, recorder)
-        except asyncio.CancelledError:
-            if generation == self._generation:
-                await self._end(answer, saved, recorder, STOPPED_NOTE, MessageState.STOPPED)
-                if not answer.parts:
-                    self._put_back(prompt, images, attached_text)
-            raise
-        except SendDeclined:
-            # The user chose not to go over the budget: the question waits, unsent.
-            self._put_back(prompt, images, attached_text)
-        except UserFacingError as failure:
-            log.info("quick ask failed: %s", failure)
-            await self._end(
-                answer, saved, recorder, f"Cut off: {failure.headline}.", MessageState.FAILED
+            saved = await self._saved_conversation()
+            await self._turn().run(
+                TurnPlan(
+                    model,
+                    messages=[*self._conversation, message],
+                    params=ChatParams(),
+                    prompt=message,
+                    settings=ConversationSettings(model, "", ChatParams()),
+                ),
+                reply,
+                saved=saved,
+                hooks=TurnHooks(
+                    before_counting=self._background.counting,
+                    on_checked=on_checked,
+                    on_event=partial(self._on_turn_event, reply),
+                    on_settled=self._on_turn_settled,
+                ),
             )
-            if not answer.parts:
-                self._put_back(prompt, images, attached_text)
-            self.popup.show_problem(failure.headline, failure.remedy)
+        except asyncio.CancelledError:
+            self._ended(reply, question, saved if sent else None, generation)
+            raise
         else:
-            self._conversation += [message, ChatMessage.assistant(answer.text)]
-            await self._end(answer, saved, recorder, "", MessageState.COMPLETE)
+            self._ended(reply, question, saved if sent else None, generation)
         finally:
             self.answer_ended.emit()
-        if answer.usage is not None:
-            await self._record_spend(answer.model or model, answer.usage)
 
-    async def _prepare(self, messages: list[ChatMessage], model: str) -> dict[str, object]:
-        params = ChatParams()
-        body = build_request(model, messages, params)
-        budget = self._budget if self._budget and self._budget.asks_before_sending() else None
-        if budget is not None or not preflight.surely_fits(model, messages, params):
-            # Counting loads tiktoken, which must not overlap another heavy import.
-            await self._background.counting(model)
-            estimate = await asyncio.get_running_loop().run_in_executor(
-                None, preflight.estimate, model, messages, params
-            )
-            preflight.ensure_fits(estimate)
-            if budget is not None and not await budget.confirm_spend(
-                estimate, params, parent=self.popup
-            ):
-                raise SendDeclined("Not sent")
-        return body
-
-    def _apply(self, event: StreamEvent, answer: _Answer, recorder: ReplyRecorder | None) -> None:
-        match event:
-            case ReplyMeta(model=model):
-                answer.model = model
-            case TextDelta(choice=0, text=text):
-                answer.parts.append(text)
-                self.popup.append_answer(text)
-                if recorder is not None:
-                    recorder.changed()
-            case UsageReported(usage=usage):
-                answer.usage = usage
-                self.popup.show_cost(usage_text(usage, lookup(answer.model or self._model)))
-
-    def _put_back(self, prompt: str, images: tuple[Attachment, ...], attached: str) -> None:
-        self.popup.input.restore_draft(prompt)
-        self.popup.image_area.restore(images)
-        self.popup.on_image_area_changed()
-        if attached:
-            self._attached_text = attached
-            self.popup.show_attached_text(attached)
-
-    def _not_connected(self) -> UserFacingError:
-        return NotConnected(
-            "Chatdesk is not connected",
-            "Open Chatdesk: add an API key in Settings (or try the demo), or wait a moment for "
-            "it to finish starting. Your question is kept.",
+    def _turn(self) -> Turn:
+        spend = self._spend
+        budget = self._budget
+        return Turn(
+            client=self._client,
+            source=Source.QUICK_ASK,
+            ledger=lambda: spend.ledger if spend is not None else None,
+            # The budget question opens over the popup, where the user is looking.
+            budget=budget.policy(parent=self.popup) if budget is not None else None,
+            not_connected=not_connected(),
         )
+
+    def _on_turn_event(self, reply: Reply, event: StreamEvent) -> None:
+        match event:
+            case TextDelta(choice=0, text=text):
+                self.popup.append_answer(text)
+            case UsageReported(usage=usage):
+                self.popup.show_cost(usage_text(usage, lookup(reply.billed_model)))
+
+    async def _on_turn_settled(self, reply: Reply) -> None:
+        # A stopped or cut-off answer has its usage only now, estimated: it is shown as well.
+        if reply.usage is not None:
+            self.popup.show_cost(usage_text(reply.usage, lookup(reply.billed_model)))
+        if self._spend is not None:
+            await self._spend.on_turn_settled(reply)
+
+    def _ended(
+        self,
+        reply: Reply,
+        question: _Question,
+        stored: SavedConversation | None,
+        generation: int,
+    ) -> None:
+        """Show how the answer ended; an exchange without any answer is withdrawn."""
+        kept = reply.arrived or reply.state is RunState.DONE
+        if not kept and stored is not None:
+            # Nothing arrived: the question goes back to the input, not into the history.
+            stored.remove_from(question.position)
+        if generation != self._generation:
+            return  # a new conversation started meanwhile: the popup shows it
+        if kept:
+            self._conversation += [question.message, ChatMessage.assistant(reply.text)]
+            self.popup.end_answer(reply.ending()[1])
+        else:
+            self.popup.end_answer()
+            self._put_back(question)
+        if reply.state is RunState.FAILED and reply.problem is not None:
+            self.popup.show_problem(reply.problem.headline, reply.problem.remedy)
+        self.popup.open_button.setEnabled(self.conversation_id is not None)
+
+    def _put_back(self, question: _Question) -> None:
+        self.popup.input.restore_draft(question.prompt)
+        self.popup.image_area.restore(question.images)
+        self.popup.on_image_area_changed()
+        if question.attached_text:
+            self._attached_text = question.attached_text
+            self.popup.show_attached_text(question.attached_text)
 
     def _start_over(self) -> None:
         self._generation += 1
         self._conversation = []
-        self._conversation_id = None
+        self._saved = None
         self.popup.clear_answer()
 
-    # The history and the ledger, each call in a worker thread
+    # The history, opened in a worker thread on the first question
 
-    async def _history_ready(self) -> History | None:
-        if self._history is None and self._open_history is not None:
-            try:
-                self._history = await asyncio.get_running_loop().run_in_executor(
-                    None, self._open_history
-                )
-            except (sqlite3.Error, DatabaseTooNew, OSError) as exc:
-                log.warning("history unavailable, quick ask is not saved: %s", exc)
-                self._open_history = None
-        return self._history
-
-    async def _save_question(self, message: ChatMessage, model: str) -> _Saved | None:
+    async def _saved_conversation(self) -> SavedConversation | None:
+        """This popup session's conversation in the history (None: quick ask is not saved)."""
         history = await self._history_ready()
         if history is None:
             return None
-        conversation_id = self._conversation_id
-        position = len(self._conversation)
+        if self._saved is None:
+            self._saved = SavedConversation(history)
+        return self._saved
 
-        def save() -> _Saved:
-            created = conversation_id is None
-            target = (
-                history.create_conversation(model=model)
-                if conversation_id is None
-                else conversation_id
-            )
-            history.add_message(target, message)
-            reply_id = history.begin_reply(target, model=model)
-            return _Saved(target, created, position, reply_id)
-
-        try:
-            saved = await asyncio.get_running_loop().run_in_executor(None, save)
-        except sqlite3.Error as exc:
-            log.warning("could not save the quick-ask question: %s", exc)
-            return None
-        self._conversation_id = saved.conversation_id
-        return saved
-
-    async def _end(
-        self,
-        answer: _Answer,
-        saved: _Saved | None,
-        recorder: ReplyRecorder | None,
-        note: str,
-        state: MessageState,
-    ) -> None:
-        if recorder is not None:
-            recorder.close()
-        self.popup.end_answer(note if answer.parts else "")
-        history = self._history
-        if saved is None or history is None:
-            self.popup.open_button.setEnabled(self._conversation_id is not None)
-            return
-
-        def finish() -> None:
-            if answer.parts or state is MessageState.COMPLETE:
-                history.finish_reply(
-                    saved.reply_id,
-                    answer.text,
-                    state=state,
-                    note="" if state is MessageState.COMPLETE else note,
-                    model=answer.model or None,
-                    usage=answer.usage,
-                )
-            else:
-                # Nothing arrived: the question goes back to the input, not into the history.
-                history.remove_messages_from(saved.conversation_id, saved.user_position)
-                if saved.created:
-                    history.delete(saved.conversation_id)
-
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, finish)
-        except sqlite3.Error as exc:
-            log.warning("could not save the quick-ask answer: %s", exc)
-        if not answer.parts and state is not MessageState.COMPLETE and saved.created:
-            self._conversation_id = None
-        self.popup.open_button.setEnabled(self._conversation_id is not None)
-
-    async def _record_spend(self, model: str, usage: Usage) -> None:
-        spend = self._spend
-        ledger = spend.ledger if spend is not None else None
-        if spend is None or ledger is None:
-            return  # the demo: nothing is billed
-        try:
-            await asyncio.get_running_loop().run_in_executor(
-                None, ledger.record, model, usage, Source.QUICK_ASK
-            )
-        except sqlite3.Error:
-            log.warning("could not record quick-ask usage in the ledger", exc_info=True)
-            return
-        await spend.refresh()
+    async def _history_ready(self) -> History | None:
+        if self._history is None and self._open_history is not None:
+            if self._opening is None:
+                self._opening = asyncio.get_running_loop().run_in_executor(None, self._open_history)
+            try:
+                # Shielded: an answer stopped meanwhile leaves the history opening for the next.
+                self._history = await asyncio.shield(self._opening)
+            except (sqlite3.Error, DatabaseTooNew, OSError) as exc:
+                log.warning("history unavailable, quick ask is not saved: %s", exc)
+                self._open_history = None
+            self._opening = None
+        return self._history
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if self._task is task:

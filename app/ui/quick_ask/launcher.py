@@ -152,10 +152,6 @@ class Companion(QObject):
         window.installEventFilter(self)
         self._unsubscribe = settings_store.subscribe(self.on_settings_changed)
 
-    @property
-    def has_tray(self) -> bool:
-        return self.tray is not None
-
     def starts_in_tray(self, quick_ask: bool) -> bool:
         """Whether a `--quick-ask` start shows only the popup (the window waits in the tray)."""
         return quick_ask and self.tray is not None

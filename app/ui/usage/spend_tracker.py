@@ -1,6 +1,7 @@
 """What this window's session has spent, and today's and this month's totals from the ledger.
 
-The status bar shows them; the budget guard and the Usage window listen for changes.
+The status bar shows them; the budget guard and the Usage window listen for changes, and the
+Usage window reads its figures through `SpendTracker.usage` (widgets never read the ledger).
 """
 
 from __future__ import annotations
@@ -9,17 +10,65 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from app.core.reply import Reply
-from app.core.store.ledger import Spend, UsageLedger
+from app.core.store.ledger import DailySpend, Spend, UsageLedger
 from app.core.usage import Usage
 from app.ui.widgets.status_bar import StatusBar, add_spend, spend_of
 
 log = logging.getLogger(__name__)
 
 
+# The Usage window's chart: spend per day over this many days, ending today.
+USAGE_DAYS = 30
+
+
 def _ledger_totals(ledger: UsageLedger) -> tuple[Spend, Spend]:
     return ledger.today(), ledger.this_month()
+
+
+class UsageUnreadable(Exception):
+    """The ledger could not be read; the message says why."""
+
+
+@dataclass(frozen=True)
+class UsageSnapshot:
+    """Spend per day and per model over `days` (oldest first), and today's and this month's
+    totals, read from the ledger in one go."""
+
+    days: tuple[date, ...]
+    daily: tuple[DailySpend, ...]
+    today: Spend
+    month: Spend
+
+    @property
+    def estimated_requests(self) -> int:
+        return max(
+            sum(entry.estimated_requests for entry in self.daily), self.month.estimated_requests
+        )
+
+    @property
+    def unpriced_requests(self) -> int:
+        return max(
+            sum(entry.unpriced_requests for entry in self.daily), self.month.unpriced_requests
+        )
+
+
+def read_usage(
+    ledger: UsageLedger, days: int = USAGE_DAYS, now: datetime | None = None
+) -> UsageSnapshot:
+    """The last `days` days of spend and the totals (blocking: run it in a worker thread)."""
+    moment = now or datetime.now()
+    last = moment.date()
+    period = tuple(last - timedelta(days=offset) for offset in range(days - 1, -1, -1))
+    return UsageSnapshot(
+        days=period,
+        daily=tuple(ledger.daily_spend(days, moment)),
+        today=ledger.today(moment),
+        month=ledger.this_month(moment),
+    )
 
 
 class SpendTracker:
@@ -99,6 +148,21 @@ class SpendTracker:
             self._today, self._month = today, month
             self._show()
             self._notify()
+
+    async def usage(self, days: int = USAGE_DAYS) -> UsageSnapshot | None:
+        """The last `days` days of spend and today's and this month's totals, read from the
+        ledger in a worker thread; None without a ledger (the demo is not billed).
+
+        Raises `UsageUnreadable` when the ledger cannot be read.
+        """
+        ledger = self._ledger
+        if ledger is None:
+            return None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, read_usage, ledger, days)
+        except sqlite3.Error as exc:
+            log.warning("could not read the usage ledger: %s", exc)
+            raise UsageUnreadable(str(exc)) from exc
 
     def _notify(self) -> None:
         for listener in list(self._listeners):

@@ -1,19 +1,17 @@
 """The Usage window: spend per day for the last 30 days stacked by model, today's and this
 month's totals, and the monthly budget.
 
-It reads the usage ledger in a worker thread whenever it is shown and whenever a reply has been
-recorded while it is open, so it includes `chatdesk ask` and the quick-ask popup as well.
+It asks the spend tracker for the ledger's figures (read in a worker thread) whenever it is
+shown and whenever a reply has been recorded while it is open, so it includes `chatdesk ask`
+and the quick-ask popup as well; the window itself only renders them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import calendar
-import logging
-import sqlite3
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -31,59 +29,20 @@ from PySide6.QtWidgets import (
 
 from app.core.budget import BudgetLevel, BudgetState, budget_state, dollars
 from app.core.settings import Settings, SettingsChange, SettingsStore
-from app.core.store.ledger import DailySpend, Spend, UsageLedger
+from app.core.store.ledger import Spend
 from app.core.usage import format_usd
 from app.ui.tasks import report_bug
 from app.ui.usage.budget_guard import BUDGET_FIELDS
 from app.ui.usage.spend_chart import SpendChart
-from app.ui.usage.spend_tracker import SpendTracker
+from app.ui.usage.spend_tracker import USAGE_DAYS, SpendTracker, UsageSnapshot, UsageUnreadable
 from app.ui.widgets.status_bar import money_text
 from app.ui.widgets.theme import Tone, is_dark, set_tone
-
-log = logging.getLogger(__name__)
 
 Track = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 WINDOW_TITLE = "Usage — Chatdesk"
-CHART_DAYS = 30
+CHART_DAYS = USAGE_DAYS
 _BAR_STEPS = 1000
-
-
-@dataclass(frozen=True)
-class UsageSnapshot:
-    """What the window shows, read from the ledger in one go."""
-
-    days: tuple[date, ...]
-    daily: tuple[DailySpend, ...]
-    today: Spend
-    month: Spend
-
-    @property
-    def estimated_requests(self) -> int:
-        return max(
-            sum(entry.estimated_requests for entry in self.daily), self.month.estimated_requests
-        )
-
-    @property
-    def unpriced_requests(self) -> int:
-        return max(
-            sum(entry.unpriced_requests for entry in self.daily), self.month.unpriced_requests
-        )
-
-
-def read_usage(
-    ledger: UsageLedger, days: int = CHART_DAYS, now: datetime | None = None
-) -> UsageSnapshot:
-    """Everything the window shows (blocking: run it in a worker thread)."""
-    moment = now or datetime.now()
-    last = moment.date()
-    period = tuple(last - timedelta(days=offset) for offset in range(days - 1, -1, -1))
-    return UsageSnapshot(
-        days=period,
-        daily=tuple(ledger.daily_spend(days, moment)),
-        today=ledger.today(moment),
-        month=ledger.this_month(moment),
-    )
 
 
 def requests_text(spend: Spend) -> str:
@@ -269,22 +228,22 @@ class UsageWindow(QWidget):
         self._track(self.refresh())
 
     async def refresh(self) -> None:
-        """Read the ledger in a worker thread and show what it holds."""
+        """Read the ledger's figures (in a worker thread) and show them."""
         self._generation += 1
         generation = self._generation
-        ledger = self._spend.ledger
-        if ledger is None:
+        try:
+            snapshot = await self._spend.usage(CHART_DAYS)
+        except UsageUnreadable as problem:
+            if generation == self._generation:
+                self._show_unavailable(f"Could not read the usage history: {problem}")
+            return
+        if generation != self._generation:
+            return
+        if snapshot is None:
             self._show_unavailable(
                 "Usage is recorded for requests to a real server; the demo is not billed."
             )
-            return
-        try:
-            snapshot = await asyncio.get_running_loop().run_in_executor(None, read_usage, ledger)
-        except sqlite3.Error as exc:
-            log.warning("could not read the usage ledger: %s", exc)
-            self._show_unavailable(f"Could not read the usage history: {exc}")
-            return
-        if generation == self._generation:
+        else:
             self.show_snapshot(snapshot)
 
     def show_snapshot(self, snapshot: UsageSnapshot) -> None:

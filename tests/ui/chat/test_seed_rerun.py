@@ -3,6 +3,7 @@ same seed to see whether the answer changed (against the deterministic simulator
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,18 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from app.application import GuiSession
 from app.core.store.history import History
+from app.core.store.ledger import Source
+from app.core.usage import Usage
 from app.simulator import SimulatorServer
 from app.ui.chat.rerun_dialog import RerunDialog
-from tests.support.qt import ChatWindow, Runner, wait_until
+from app.wiring import AppContext
+from tests.support.gui_session import make_context, open_session_fixture  # noqa: F401
+from tests.support.qt import TEST_KEY, ChatWindow, Runner, wait_until
 from tests.ui.markdown.structure import anchors, blocks, click_text
 
 # The offscreen platform cannot raise windows or pass on size hints; the dialog asks anyway.
@@ -24,12 +31,15 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support (propagateS
 RERUN = "Re-run with same seed"
 SET_SEED = "Set a seed"
 
+# A window and its controller: one opened by `open_chat`, or a whole session's.
+Chat = ChatWindow | GuiSession
+
 
 def links(chat: ChatWindow) -> list[str]:
     return [text for text, _ in anchors(chat.window.chat_view.document())]
 
 
-def set_seed_in_panel(qtbot: QtBot, chat: ChatWindow, seed: str) -> None:
+def set_seed_in_panel(qtbot: QtBot, chat: Chat, seed: str) -> None:
     """Type a seed into the Parameters panel, as a user would."""
     chat.window.parameters_button.click()
     edit = chat.window.parameter_panel.seed_edit
@@ -38,14 +48,14 @@ def set_seed_in_panel(qtbot: QtBot, chat: ChatWindow, seed: str) -> None:
     assert chat.controller.params.seed == int(seed)
 
 
-async def reply_to(qtbot: QtBot, chat: ChatWindow, prompt: str) -> None:
+async def reply_to(qtbot: QtBot, chat: Chat, prompt: str) -> None:
     qtbot.keyClicks(chat.window.composer, prompt)
     qtbot.keyClick(chat.window.composer, Qt.Key.Key_Return)
     await wait_until(lambda: chat.controller.busy, "the reply to start")
     await wait_until(lambda: not chat.controller.busy, "the reply to finish")
 
 
-async def rerun_result(qtbot: QtBot, chat: ChatWindow) -> RerunDialog:
+async def rerun_result(qtbot: QtBot, chat: Chat) -> RerunDialog:
     """Click "Re-run with same seed" on the last reply and wait for the verdict."""
     click_text(qtbot, chat.window.chat_view, RERUN)
     reruns = chat.controller.reruns
@@ -183,3 +193,78 @@ def test_a_reopened_conversation_keeps_the_provenance_and_can_be_rerun(
     first, second = (request.body for request in simulator.requests)
     assert first == second
     history.close()
+
+
+def seeded_session(
+    qtbot: QtBot,
+    run: Runner[Any],
+    open_session: Callable[..., GuiSession],
+    simulator: SimulatorServer,
+    context: AppContext,
+) -> GuiSession:
+    """A connected session whose last reply was sent with seed 42."""
+    session = open_session(context, base_url=simulator.base_url)
+    run(session.connect())
+    set_seed_in_panel(qtbot, session, "42")
+    run(reply_to(qtbot, session, "Why is the sea salty?"))
+    return session
+
+
+def ledger_sources(data_dir: Path) -> list[str]:
+    connection = sqlite3.connect(data_dir / "chatdesk.db")
+    try:
+        rows = connection.execute("SELECT source FROM usage_ledger ORDER BY id").fetchall()
+    finally:
+        connection.close()
+    return [str(source) for (source,) in rows]
+
+
+def test_a_rerun_is_paid_for_under_its_own_name(
+    qtbot: QtBot,
+    run: Runner[Any],
+    data_dir: Path,
+    open_session: Callable[..., GuiSession],
+    simulator: SimulatorServer,
+) -> None:
+    """The re-run's cost is in the usage ledger as a re-run and in the status bar's totals."""
+    context = make_context(data_dir, environ={"OPENAI_API_KEY": TEST_KEY})
+    session = seeded_session(qtbot, run, open_session, simulator, context)
+    dialog = run(rerun_result(qtbot, session))
+    assert dialog.headline_label.text() == "Identical: the same answer, word for word."
+    assert "This re-run:" in dialog.cost_label.text()
+    assert ledger_sources(data_dir) == ["window", "rerun"]
+    assert session.spend.session.requests == 2
+
+
+def test_with_a_hard_budget_limit_a_rerun_asks_first_and_cancel_sends_nothing(
+    qtbot: QtBot,
+    run: Runner[Any],
+    data_dir: Path,
+    open_session: Callable[..., GuiSession],
+    simulator: SimulatorServer,
+) -> None:
+    """Near a hard budget limit, "Re-run with same seed" asks like any paid request; Cancel
+    sends nothing and says so."""
+    context = make_context(data_dir, environ={"OPENAI_API_KEY": TEST_KEY})
+    session = seeded_session(qtbot, run, open_session, simulator, context)
+    # Then the month comes within a few cents of a $10 budget with a hard limit.
+    context.usage_ledger().record("gpt-4o", Usage(prompt_tokens=3_999_990), Source.CLI)
+    context.settings_store.update(monthly_budget_usd="10", budget_hard_limit=True)
+    before = len(simulator.requests)
+
+    async def scenario() -> RerunDialog:
+        click_text(qtbot, session.window.chat_view, RERUN)
+        reruns = session.controller.reruns
+        await wait_until(lambda: session.budget.question is not None, "the budget question")
+        box = session.budget.question
+        assert box is not None and box.isVisible()
+        qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+        await wait_until(lambda: not reruns.busy, "the re-run to end")
+        assert reruns.dialog is not None
+        return reruns.dialog
+
+    dialog = run(scenario())
+    assert len(simulator.requests) == before
+    assert dialog.headline_label.text() == "Not re-run: it could take the month past your budget."
+    assert dialog.fingerprint_label.text() == "Nothing was sent."
+    assert ledger_sources(data_dir) == ["window", "cli"]

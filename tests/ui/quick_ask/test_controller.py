@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +15,14 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.application import GuiSession
+from app.core import endings
 from app.core.client import ChatClient, ConnectionConfig
 from app.core.messages import Role
 from app.core.store.database import open_database
 from app.core.store.history import History
 from app.core.store.ledger import Source, UsageLedger
 from app.core.store.records import MessageState
+from app.core.tokens import count_text
 from app.simulator import Fault, SimulatorServer
 from app.ui.background import BackgroundImports
 from app.ui.quick_ask.controller import QuickAskController
@@ -44,6 +47,7 @@ class QuickAsk:
     controller: QuickAskController
     history: History
     ledger: UsageLedger
+    database: Path
 
 
 @pytest.fixture
@@ -79,7 +83,7 @@ def open_quick_ask(
             history=lambda: History.open(database),
             spend=spend,
         )
-        quick = QuickAsk(popup, controller, History.open(database), ledger)
+        quick = QuickAsk(popup, controller, History.open(database), ledger, database)
         made.append((quick, client))
         return quick
 
@@ -105,6 +109,14 @@ def stored_messages(history: History) -> list[tuple[Role, str, MessageState]]:
     return [(m.role, m.content, m.state) for m in stored.messages]
 
 
+def ledger_rows(quick: QuickAsk) -> list[tuple[str, int, int]]:
+    """Each recorded request's source, whether it was estimated, and its reply tokens."""
+    with sqlite3.connect(quick.database) as db:
+        return db.execute(
+            "SELECT source, estimated, completion_tokens FROM usage_ledger ORDER BY id"
+        ).fetchall()
+
+
 def test_answer_streams_in_place_with_its_cost_and_is_saved(
     qtbot: QtBot, run: Runner[Any], simulator: SimulatorServer, open_quick_ask: Any
 ) -> None:
@@ -127,8 +139,8 @@ def test_answer_streams_in_place_with_its_cost_and_is_saved(
         (Role.ASSISTANT, answer, MessageState.COMPLETE),
     ]
     run(wait_until(lambda: quick.ledger.today().requests == 1, "the spend to be recorded"))
-    sources = quick.ledger._connection.execute("SELECT source FROM usage_ledger").fetchall()
-    assert sources == [(Source.QUICK_ASK.value,)]
+    [(source, estimated, _tokens)] = ledger_rows(quick)
+    assert (source, estimated) == (Source.QUICK_ASK.value, 0)
 
 
 def test_a_follow_up_continues_the_same_conversation(
@@ -174,6 +186,49 @@ def test_escape_hides_the_popup_and_stops_the_answer_keeping_what_arrived(
     assert content and len(content) < len("word " * 400)
 
 
+def test_a_stopped_answer_is_paid_for_at_an_estimate_shown_in_the_popup(
+    qtbot: QtBot, run: Runner[Any], slow_simulator: SimulatorServer, open_quick_ask: Any
+) -> None:
+    """Esc mid-answer records the tokens shown, counted locally; the popup shows that cost."""
+    quick = open_quick_ask(slow_simulator)
+    ask(qtbot, quick, "Tell me a long story")
+    run(wait_until(lambda: len(quick.popup.answer_view.markdown) > 20, "some of the answer"))
+    qtbot.keyClick(quick.popup.input, Qt.Key.Key_Escape)
+    run(wait_until(lambda: not quick.controller.busy, "the answer to stop"))
+
+    shown = quick.popup.answer_view.markdown
+    [(source, estimated, completion_tokens)] = ledger_rows(quick)
+    assert (source, estimated) == (Source.QUICK_ASK.value, 1)
+    assert completion_tokens == count_text(shown, "gpt-4o-mini") > 0
+    cost = quick.popup.cost_label.text()
+    assert cost.startswith(endings.STOPPED)
+    assert f"{completion_tokens:,} out" in cost and cost.endswith("(estimated)")
+    _question, answer = stored_messages(quick.history)
+    assert answer == (Role.ASSISTANT, shown, MessageState.STOPPED)
+    assert quick.popup.input.text() == ""
+
+
+def test_an_answer_cut_off_by_a_failure_is_kept_with_the_problem_and_its_estimate(
+    qtbot: QtBot, run: Runner[Any], simulator: SimulatorServer, open_quick_ask: Any
+) -> None:
+    """A stream that breaks after some text keeps that text, says what broke, and its cost."""
+    quick = open_quick_ask(simulator)
+    simulator.script(Fault.disconnect(after_chunks=4))
+    ask(qtbot, quick, "Will this finish?")
+    run(wait_until(lambda: quick.popup.problem_label.isVisible(), "the problem"))
+    run(wait_until(lambda: not quick.controller.busy, "the exchange to end"))
+
+    shown = quick.popup.answer_view.markdown
+    assert shown
+    _question, (role, content, state) = stored_messages(quick.history)
+    assert (role, content, state) == (Role.ASSISTANT, shown, MessageState.FAILED)
+    assert quick.popup.cost_label.text().startswith("Cut off:")
+    assert quick.popup.cost_label.text().endswith("(estimated)")
+    assert [estimated for _source, estimated, _tokens in ledger_rows(quick)] == [1]
+    assert quick.popup.input.text() == ""
+    assert quick.popup.open_button.isEnabled()
+
+
 def test_a_failure_shows_what_to_do_and_keeps_the_question(
     qtbot: QtBot, run: Runner[Any], simulator: SimulatorServer, open_quick_ask: Any
 ) -> None:
@@ -187,8 +242,47 @@ def test_a_failure_shows_what_to_do_and_keeps_the_question(
     problem = quick.popup.problem_label.accessibleDescription()
     assert "key" in problem.lower()
     assert quick.popup.input.text() == "Will this work?"
-    assert quick.history.list_conversations() == []
     assert not quick.popup.open_button.isEnabled()
+
+
+def test_a_failed_first_question_leaves_no_conversation_in_the_history(
+    qtbot: QtBot, run: Runner[Any], simulator: SimulatorServer, open_quick_ask: Any
+) -> None:
+    """A first question that got no answer is not kept: the history has no conversation."""
+    quick = open_quick_ask(simulator)
+    simulator.script(Fault.status(500))
+    ask(qtbot, quick, "Is anyone there?")
+    run(wait_until(lambda: quick.popup.problem_label.isVisible(), "the problem"))
+    run(wait_until(lambda: not quick.controller.busy, "the exchange to end"))
+
+    assert quick.history.list_conversations() == []
+    assert quick.controller.conversation_id is None
+    assert ledger_rows(quick) == []
+
+
+def test_a_failed_follow_up_is_withdrawn_and_the_first_exchange_stays(
+    qtbot: QtBot, run: Runner[Any], simulator: SimulatorServer, open_quick_ask: Any
+) -> None:
+    """A follow-up that got no answer goes back to the input; the answered exchange is kept."""
+    quick = open_quick_ask(simulator)
+
+    async def scenario() -> None:
+        ask(qtbot, quick, "Name a prime number")
+        await wait_until(lambda: quick.popup.open_button.isEnabled(), "the first answer")
+        await wait_until(lambda: not quick.controller.busy, "the first answer to finish")
+        simulator.script(Fault.status(500))
+        qtbot.keyClicks(quick.popup.input, "And another one?")
+        qtbot.keyClick(quick.popup.input, Qt.Key.Key_Return)
+        await wait_until(lambda: quick.popup.problem_label.isVisible(), "the problem")
+        await wait_until(lambda: not quick.controller.busy, "the follow-up to end")
+
+    run(scenario())
+    assert quick.popup.input.text() == "And another one?"
+    assert [(role, state) for role, _, state in stored_messages(quick.history)] == [
+        (Role.USER, MessageState.COMPLETE),
+        (Role.ASSISTANT, MessageState.COMPLETE),
+    ]
+    assert quick.popup.open_button.isEnabled()
 
 
 def test_copied_text_is_offered_and_sent_after_the_question(

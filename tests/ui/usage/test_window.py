@@ -4,6 +4,7 @@ month's totals, the monthly budget, and what the figures leave out."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,13 +19,15 @@ from pytestqt.qtbot import QtBot
 
 from app.application import GuiSession
 from app.core.secrets import ENV_VAR
-from app.core.settings import Theme
+from app.core.settings import SettingsStore, Theme
 from app.core.store.database import open_database
 from app.core.store.ledger import Source, UsageLedger
 from app.core.usage import Usage
 from app.simulator import SimulatorServer
 from app.ui.usage.spend_chart import SpendChart
+from app.ui.usage.spend_tracker import SpendTracker
 from app.ui.usage.window import WINDOW_TITLE, UsageWindow
+from app.ui.widgets.status_bar import StatusBar
 from app.ui.widgets.theme import ThemeController
 from app.wiring import AppContext
 from tests.support.gui_session import (  # noqa: F401
@@ -353,3 +356,27 @@ def test_in_the_demo_the_window_says_nothing_is_billed(
 
     assert "demo is not billed" in usage.status_label.text()
     assert usage.today_box.amount.text() == "—"
+
+
+def test_a_ledger_that_cannot_be_read_is_said_so_instead_of_figures(
+    qtbot: QtBot, run: Runner[Any], tmp_path: Path
+) -> None:
+    """A damaged usage ledger leaves the window up, saying it could not be read and why."""
+    database = tmp_path / "chatdesk.sqlite3"
+    ledger = UsageLedger(open_database(database))
+    ledger.record("gpt-4o", Usage(prompt_tokens=1_000), Source.WINDOW)
+    with sqlite3.connect(database) as db:
+        db.execute("DROP TABLE usage_ledger")
+    status = StatusBar()
+    qtbot.addWidget(status)
+    spend = SpendTracker(status)
+    spend.use_ledger(ledger)
+    usage = UsageWindow(spend, SettingsStore(tmp_path / "settings.json"))
+    qtbot.addWidget(usage)
+
+    run(usage.refresh())
+
+    assert usage.status_label.text().startswith("Could not read the usage history: ")
+    assert "usage_ledger" in usage.status_label.text()
+    assert usage.today_box.amount.text() == "—"
+    assert usage.snapshot is None

@@ -72,7 +72,7 @@ class LiveReply:
 
     @property
     def model(self) -> str:
-        return self._reply.model or self._model
+        return self._reply.answered_by or self._model
 
     @property
     def choice_count(self) -> int:
