@@ -18,9 +18,11 @@ from pytestqt.qtbot import QtBot
 from app.core.catalog import CATALOG
 from app.core.client import ChatClient, ConnectionConfig
 from app.core.store.history import History
+from app.core.store.ledger import UsageLedger
 from app.simulator import SimulatorServer
 from app.ui.chat.controller import ChatController
 from app.ui.main_window import MainWindow
+from app.ui.usage.spend_tracker import SpendTracker
 
 T = TypeVar("T")
 # A guard against a hung test, not a performance expectation.
@@ -96,10 +98,17 @@ def open_chat(qtbot: QtBot, run: Runner[Any]) -> Iterator[Callable[..., ChatWind
     opened: list[ChatWindow] = []
 
     def open_window(
-        base_url: str, api_key: str = TEST_KEY, history: History | None = None
+        base_url: str,
+        api_key: str = TEST_KEY,
+        history: History | None = None,
+        ledger: UsageLedger | None = None,
     ) -> ChatWindow:
         client = ChatClient(ConnectionConfig(api_key=api_key, base_url=base_url, max_retries=0))
         window = MainWindow(CATALOG, MODEL)
+        spend = None
+        if ledger is not None:
+            spend = SpendTracker(window.status)
+            spend.use_ledger(ledger)
         controller = ChatController(
             view=window.chat_view,
             composer=window.composer,
@@ -108,6 +117,7 @@ def open_chat(qtbot: QtBot, run: Runner[Any]) -> Iterator[Callable[..., ChatWind
             model=MODEL,
             client=client,
             history=history,
+            spend=spend,
             parent=window,
         )
         window.bind(controller)

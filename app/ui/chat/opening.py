@@ -91,12 +91,20 @@ class Opening:
         if not session.busy:
             return
         conversation_id = session.conversation_id
-        if conversation_id is None or session.reply is None or not session.reply.accepted:
+        if conversation_id is None:
+            # Still being checked (counted, or the budget question is open): nothing is stored
+            # yet for it to stream into, so it stops and the draft is kept.
             self.stop()
             return
         self._background[conversation_id] = session
         self.reply_ended.emit()
         self.background_changed.emit(self.streaming, frozenset(self._unseen))
+
+    def stop_streaming(self, conversation_id: int) -> None:
+        """Stop the reply streaming behind the open conversation into `conversation_id`."""
+        session = self._background.get(conversation_id)
+        if session is not None and session.task is not None:
+            session.task.cancel()
 
     def new_chat(self) -> None:
         """Start an empty conversation; a reply streaming in the open one goes on behind it."""

@@ -17,7 +17,6 @@ from app.core.reply import Reply
 from app.core.reproduce import RerunSubject, provenance_text
 from app.core.request import InvalidRequest, build_request
 from app.core.store.records import MessageState, StoredMessage
-from app.core.timed_stream import TimedReply
 from app.ui.chat.transcript import Act
 
 
@@ -30,7 +29,7 @@ def reproduce_offer(reply_seed: int | None, conversation_seed: int | None) -> Ac
 
 def reply_info(reply: Reply, requested_model: str) -> str:
     """The header line: the model that answered when it is not the one the title names."""
-    answered_by = reply.model if reply.model != requested_model else ""
+    answered_by = reply.answered_by if reply.answered_by != requested_model else ""
     return provenance_text(answered_by, reply.fingerprint, reply.seed)
 
 
@@ -57,19 +56,3 @@ def stored_subject(
         return None
     choice = last.choices.index(last.content) if last.content in last.choices else 0
     return RerunSubject(body, last.content, last.system_fingerprint, choice)
-
-
-def reply_from(answer: TimedReply) -> Reply:
-    """A finished reply from elsewhere (a comparison) as the conversation keeps its replies."""
-    reply = Reply(
-        choices={0: [answer.text]},
-        model=answer.answered_by,
-        usage=answer.usage,
-        arrived=True,
-        fingerprint=answer.fingerprint,
-        seed=answer.seed,
-        body=answer.body,
-    )
-    if answer.finish_reason:
-        reply.finish_reasons[0] = answer.finish_reason
-    return reply

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.catalog import lookup
+from app.core.reply import RunState
 from app.core.reproduce import Reproduction, RerunSubject
 from app.core.word_diff import Change, WordDiff
 from app.ui.widgets.status_bar import usage_text
@@ -112,13 +113,6 @@ class RerunDialog(QDialog):
         self.legend_label.hide()
         self.cost_label.clear()
 
-    def show_problem(self, headline: str, remedy: str) -> None:
-        """The re-run could not be sent at all."""
-        self.headline_label.setText(headline)
-        self.fingerprint_label.setText(remedy)
-        self.diff_view.clear()
-        self.legend_label.hide()
-
     def show_result(self, result: Reproduction) -> None:
         """The verdict, the fingerprints, the diff and what the re-run cost."""
         self.headline_label.setText(result.headline())
@@ -127,7 +121,8 @@ class RerunDialog(QDialog):
         rerun = result.rerun
         problem = rerun.problem
         if problem is not None and not rerun.text:
-            self.fingerprint_label.setText(problem.remedy)
+            declined = rerun.state is RunState.DECLINED
+            self.fingerprint_label.setText("Nothing was sent." if declined else problem.remedy)
             self.diff_view.clear()
             self.legend_label.hide()
         else:
@@ -135,7 +130,7 @@ class RerunDialog(QDialog):
             self.diff_view.setHtml(diff_html(result.diff, dark=dark))
             self.legend_label.setVisible(not result.diff.same_words)
         if rerun.usage is not None:
-            model = lookup(rerun.answered_by or rerun.model)
+            model = lookup(rerun.billed_model)
             self.cost_label.setText(f"This re-run: {usage_text(rerun.usage, model)}")
         else:
             self.cost_label.clear()

@@ -1,24 +1,25 @@
 """'Re-run with same seed' on the last reply: its exact request again, and a word diff.
 
 The controller says what the last reply's request was (`subject`); this object sends it again
-on the window's client, counts what it cost like any other reply (the usage ledger), and shows
+through the re-run surface's `turn` (tagged "rerun" in the ledger and checked against the
+budget like any other paid request), tells `on_settled` (the status bar's totals), and shows
 the verdict in a `RerunDialog`. The conversation itself is never changed by a re-run.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QStatusBar, QWidget
 
-from app.core.client import ChatClient
+from app.core.reply import Reply
 from app.core.reproduce import Reproduction, RerunSubject, rerun
+from app.core.turn import Turn, TurnHooks
 from app.ui.chat.rerun_dialog import RerunDialog
 from app.ui.chat.view import ChatView
 from app.ui.tasks import report_bug
-from app.ui.usage.spend_tracker import SpendTracker
 
 NOTHING_TO_RERUN = (
     "Only the last reply can be re-run, once it has finished and if its request sent a seed."
@@ -26,7 +27,6 @@ NOTHING_TO_RERUN = (
 _MESSAGE_MS = 10_000
 
 SubjectSource = Callable[[], RerunSubject | None]
-ClientSource = Callable[[], ChatClient | None]
 
 
 class SeedRerun(QObject):
@@ -39,17 +39,17 @@ class SeedRerun(QObject):
         view: ChatView,
         *,
         subject: SubjectSource,
-        client: ClientSource,
+        turn: Turn,
         status: QStatusBar,
-        spend: SpendTracker | None = None,
+        on_settled: Callable[[Reply], Awaitable[None]] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._view = view
         self._subject = subject
-        self._client = client
+        self._turn = turn
         self._status = status
-        self._spend = spend
+        self._on_settled = on_settled
         self._task: asyncio.Task[Reproduction] | None = None
         self.dialog: RerunDialog | None = None
         view.rerun_requested.connect(self.on_view_rerun_requested)
@@ -66,27 +66,17 @@ class SeedRerun(QObject):
         if subject is None or subject.seed is None:
             self._status.showMessage(NOTHING_TO_RERUN, _MESSAGE_MS)
             return
-        dialog = self._show_dialog()
-        dialog.show_running(subject)
-        client = self._client()
-        if client is None:
-            dialog.show_problem(
-                "Not connected", "Wait for Chatdesk to connect (or add an API key), then re-run."
-            )
-            return
-        task = asyncio.ensure_future(self.run(client, subject))
+        self._show_dialog().show_running(subject)
+        task = asyncio.ensure_future(self.run(subject))
         self._task = task
         task.add_done_callback(self._on_task_done)
 
-    async def run(self, client: ChatClient, subject: RerunSubject) -> Reproduction:
-        """Send `subject` again, show the verdict, and count the cost."""
-        result = await rerun(client, subject)
+    async def run(self, subject: RerunSubject) -> Reproduction:
+        """Send `subject` again (its turn records and reports the cost), show the verdict."""
+        result = await rerun(self._turn, subject, hooks=TurnHooks(on_settled=self._on_settled))
         if self.dialog is not None:
             self.dialog.show_result(result)
         self.rerun_finished.emit(result)
-        usage = result.rerun.usage
-        if usage is not None and self._spend is not None:
-            await self._spend.add(result.rerun.answered_by or subject.model, usage)
         return result
 
     def stop(self) -> None:

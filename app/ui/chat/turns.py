@@ -227,6 +227,18 @@ class Turns:
         session.sending = ()
         if shown:
             self.reply_ended.emit()
+        else:
+            self._ended_behind(session)
+
+    def _ended_behind(self, session: ChatSession) -> None:
+        """A reply that streamed behind the open conversation ended (it is stored): opening
+        its conversation now reads it from the history; the sidebar shows it unseen."""
+        conversation_id = session.conversation_id
+        if conversation_id is None or self._background.get(conversation_id) is not session:
+            return
+        del self._background[conversation_id]
+        self._unseen.add(conversation_id)
+        self.background_changed.emit(self.streaming, frozenset(self._unseen))
 
     def _show_ending(self, session: ChatSession, reply: Reply, start: int, prompt: str) -> None:
         state, note = reply.ending()
@@ -292,10 +304,5 @@ class Turns:
     def _on_task_done(self, session: ChatSession, task: asyncio.Task[None]) -> None:
         if session.task is task:
             session.task = None
-        conversation_id = session.conversation_id
-        if conversation_id is not None and self._background.get(conversation_id) is session:
-            del self._background[conversation_id]
-            self._unseen.add(conversation_id)
-            self.background_changed.emit(self.streaming, frozenset(self._unseen))
         # A failed request is handled inside the turn; what escapes it is a bug.
         report_bug(task)
