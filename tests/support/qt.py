@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -21,6 +20,7 @@ from app.core.store.history import History
 from app.core.store.ledger import UsageLedger
 from app.simulator import SimulatorServer
 from app.ui.chat.controller import ChatController
+from app.ui.event_loop import EventLoop
 from app.ui.main_window import MainWindow
 from app.ui.usage.spend_tracker import SpendTracker
 
@@ -53,7 +53,7 @@ def _clipboard_emptied(qapp: QApplication) -> Iterator[None]:
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync event loop driving the test's QApplication."""
-    loop = qasync.QEventLoop(qapp)
+    loop = EventLoop(qapp)
     asyncio.set_event_loop(loop)
     try:
         yield loop
