@@ -1,43 +1,36 @@
 """`chatdesk ask`: one question from the command line, the answer streamed to stdout.
 
 Usage and cost go to stderr so stdout can be piped. Failures print the headline and remedy
-and exit non-zero; whatever part of the answer arrived stays printed. The exchange is kept in
-the history as a conversation of its own (written while it streams) unless `--no-save`.
+and exit non-zero; whatever part of the answer arrived stays printed. The question is sent
+through the turn engine like the window's: it checks the request (and a hard budget limit)
+before sending, records the usage in the ledger (estimated when the reply was stopped or cut
+off), and keeps the exchange in the history as a conversation of its own (written while it
+streams) unless `--no-save`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TextIO
 
 from app.cli.ask_budget import AskBudget
-from app.cli.ask_history import STOPPED_NOTE, SavedExchange
-from app.core import preflight
+from app.cli.ask_history import AskConversation
+from app.cli.ask_output import AnswerPrinter, print_failure, print_usage
 from app.core.catalog import lookup
 from app.core.client import ChatClient
-from app.core.events import (
-    ChoiceFinished,
-    ReplyMeta,
-    ResponseStarted,
-    RetryScheduled,
-    TextDelta,
-    UsageReported,
-)
 from app.core.messages import ChatMessage, Detail, ImagePart
 from app.core.params import ChatParams, ReasoningEffort
 from app.core.problems import UserFacingError
-from app.core.ratelimits import RateLimits
-from app.core.request import build_request
-from app.core.store.database import DatabaseTooNew
+from app.core.reply import Reply, RunState
+from app.core.request import InvalidRequest, validate
 from app.core.store.history import History
 from app.core.store.ledger import Source, UsageLedger
-from app.core.store.records import MessageState
-from app.core.usage import Usage, cost, format_usd
+from app.core.store.saved_conversation import ConversationSettings
+from app.core.turn import Turn, TurnHooks, TurnPlan
 
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
@@ -95,71 +88,6 @@ def prepare_messages(options: AskOptions) -> list[ChatMessage]:
     return messages
 
 
-class AnswerPrinter:
-    """Prints choice 0 as it streams; further choices (n > 1) follow it, each with a header."""
-
-    def __init__(self, out: TextIO, err: TextIO) -> None:
-        self._out = out
-        self._err = err
-        self._others: dict[int, list[str]] = {}
-        self.usage: Usage | None = None
-        self.rate_limits = RateLimits()
-        self.model = ""
-        self.printed_any = False
-
-    def on_retry(self, event: RetryScheduled) -> None:
-        wait = f" in {event.wait_s:g} s" if event.wait_s else ""
-        why = f"server answered {event.status}" if event.status is not None else "no answer"
-        self._err.write(f"[{why}; retrying{wait} ({event.attempt}/{event.max_retries})]\n")
-        self._err.flush()
-
-    def handle(self, event: object) -> None:
-        match event:
-            case ResponseStarted(rate_limits=limits):
-                self.rate_limits = limits
-            case ReplyMeta(model=model):
-                self.model = model
-            case TextDelta(choice=0, text=text):
-                self._out.write(text)
-                self._out.flush()
-                self.printed_any = True
-            case TextDelta(choice=index, text=text):
-                self._others.setdefault(index, []).append(text)
-            case ChoiceFinished():
-                pass
-            case UsageReported(usage=usage):
-                self.usage = usage
-
-    def finish(self) -> None:
-        for index in sorted(self._others):
-            self._out.write(f"\n\n--- choice {index + 1} ---\n{''.join(self._others[index])}")
-        if self.printed_any or self._others:
-            self._out.write("\n")
-        self._out.flush()
-
-
-def usage_line(model_id: str, usage: Usage, limits: RateLimits) -> str:
-    model = lookup(model_id)
-    price = cost(usage, model)
-    pieces = [
-        f"{model_id}",
-        f"{usage.prompt_tokens:,} in"
-        + (f" ({usage.cached_tokens:,} cached)" if usage.cached_tokens else ""),
-        f"{usage.completion_tokens:,} out"
-        + (f" ({usage.reasoning_tokens:,} reasoning)" if usage.reasoning_tokens else ""),
-        format_usd(price.total) if price is not None else "cost unknown for this model",
-    ]
-    line = " · ".join(pieces)
-    if usage.estimated:
-        line += " (estimated: the server sent no usage)"
-    if limits.remaining_requests is not None and limits.remaining_tokens is not None:
-        line += (
-            f"\nrate limit: {limits.remaining_requests:,} requests and "
-            f"{limits.remaining_tokens:,} tokens left"
-        )
-    return line
-
-
 async def run_ask(
     options: AskOptions,
     client: ChatClient,
@@ -174,99 +102,81 @@ async def run_ask(
     With `open_history`, the exchange is saved as a new conversation while it streams.
     """
     printer = AnswerPrinter(out, err)
-    saved: SavedExchange | None = None
+    reply = Reply(asked_model=options.model)
+    saved: AskConversation | None = None
     loop = asyncio.get_running_loop()
-    # The SDK import (~1 s) overlaps with preparing images and checking the request.
+    # The SDK import (~1 s) overlaps with preparing images, checking the request and opening
+    # the history; the turn's first request waits for it.
     warm_up = asyncio.create_task(client.warm_up())
     try:
         messages = await loop.run_in_executor(None, prepare_messages, options)
-        body = build_request(options.model, messages, options.params)
-        await loop.run_in_executor(
-            None, preflight.check_fits, options.model, messages, options.params
-        )
-        if budget is not None:
-            await loop.run_in_executor(None, budget.check, options.model, messages, options.params)
+        refuse_unsupported(options, messages)
         if open_history is not None:
-            saved = await _start_saving(open_history, options, messages, err)
-        await warm_up
-        async for event in client.stream_chat(body, on_retry=printer.on_retry):
-            printer.handle(event)
-            if saved is not None:
-                saved.handle(event)
-    except UserFacingError as failure:
-        printer.finish()
-        _finish_saving(saved, MessageState.FAILED, failure.headline, err)
-        _print_failure(err, failure)
-        return EXIT_FAILURE
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        printer.finish()
-        _finish_saving(saved, MessageState.STOPPED, STOPPED_NOTE, err)
-        err.write("Stopped.\n")
-        return EXIT_INTERRUPTED
-    except BaseException as exc:
-        # A closed pipe (`ask … | head`) or a bug: the reply was cut either way.
-        _finish_saving(
-            saved, MessageState.FAILED, f"Stopped by an error ({type(exc).__name__}).", err
+            saved = await AskConversation.start(open_history, err)
+        turn = Turn(
+            client=lambda: client,
+            source=Source.CLI,
+            ledger=lambda: ledger,
+            budget=budget.policy() if budget is not None else None,
         )
-        raise
+        hooks = TurnHooks(on_event=printer.handle, on_retry=printer.on_retry)
+        await turn.run(plan_for(options, messages), reply, saved=saved, hooks=hooks)
+    except UserFacingError as failure:
+        # Refused before the turn began (an image that cannot be sent): nothing was sent.
+        print_failure(err, failure)
+        return EXIT_FAILURE
+    except asyncio.CancelledError:
+        # Ctrl+C, or stdout closed: the turn stored the reply as stopped and recorded its cost.
+        printer.finish(reply)
+        if printer.pipe_closed is not None:
+            raise printer.pipe_closed from None
+        err.write("Stopped.\n")
+        print_usage(err, reply)
+        return EXIT_INTERRUPTED
     finally:
-        if not warm_up.done():
-            warm_up.cancel()
+        await _settle_warm_up(warm_up)
         await client.aclose()
-    printer.finish()
-    _finish_saving(saved, MessageState.COMPLETE, "", err)
-    if printer.usage is not None:
-        if ledger is not None:
-            ledger.record(printer.model or options.model, printer.usage, Source.CLI)
-        err.write(usage_line(printer.model or options.model, printer.usage, printer.rate_limits))
-        err.write("\n")
-    if budget is not None:
+        if saved is not None:
+            saved.close()
+    printer.finish(reply)
+    if printer.pipe_closed is not None:
+        raise printer.pipe_closed
+    if reply.state is not RunState.DONE:
+        if reply.problem is not None:
+            print_failure(err, reply.problem)
+        print_usage(err, reply)
+        return EXIT_FAILURE
+    if print_usage(err, reply) and budget is not None:
         budget.note(err)
     return 0
 
 
-# What can go wrong with the history file; the answer is still shown, with a warning.
-_HISTORY_ERRORS = (sqlite3.Error, DatabaseTooNew, OSError, ValueError)
+def refuse_unsupported(options: AskOptions, messages: list[ChatMessage]) -> None:
+    """Refuse a request the model would reject, naming the option at fault (`InvalidRequest`).
+
+    The turn leaves out parameters the model does not take, for the window keeps a
+    conversation's parameters across a change of model; an option given on the command line
+    for a model that refuses it is a mistake to report, not to drop silently.
+    """
+    problems = validate(lookup(options.model), messages, options.params)
+    if problems:
+        raise InvalidRequest(problems)
 
 
-async def _start_saving(
-    open_history: Callable[[], History],
-    options: AskOptions,
-    messages: list[ChatMessage],
-    err: TextIO,
-) -> SavedExchange | None:
-    start = partial(
-        SavedExchange.start,
-        open_history,
+def plan_for(options: AskOptions, messages: list[ChatMessage]) -> TurnPlan:
+    """The turn of `messages` (the system prompt first, the question last)."""
+    return TurnPlan(
         model=options.model,
-        system_prompt=options.system or "",
-        params=options.params,
         messages=messages,
+        params=options.params,
+        prompt=messages[-1],
+        settings=ConversationSettings(options.model, options.system or "", options.params),
     )
-    try:
-        # Writes image files and waits for the database lock: off the loop, beside the warm-up.
-        return await asyncio.get_running_loop().run_in_executor(None, start)
-    except _HISTORY_ERRORS as exc:
-        err.write(f"Warning: this answer is not saved in the history ({exc}).\n")
-        return None
 
 
-def _finish_saving(
-    saved: SavedExchange | None, state: MessageState, note: str, err: TextIO
-) -> None:
-    if saved is None:
-        return
-    try:
-        saved.finish(state, note)
-    except _HISTORY_ERRORS as exc:
-        err.write(f"Warning: the end of this answer was not saved in the history ({exc}).\n")
-
-
-def _print_failure(err: TextIO, failure: UserFacingError) -> None:
-    err.write(f"Error: {failure.headline}\n")
-    if failure.remedy:
-        err.write(f"{failure.remedy}\n")
-    detail = getattr(failure, "detail", "")
-    if detail and detail not in failure.remedy:
-        err.write(f"(server said: {detail})\n")
-    err.flush()
+async def _settle_warm_up(warm_up: asyncio.Task[None]) -> None:
+    if not warm_up.done():
+        warm_up.cancel()
+    # Its failure, if any, was the turn's too (the request imports the SDK itself).
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await warm_up

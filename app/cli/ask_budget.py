@@ -9,23 +9,14 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from app.cli.ask_args import OVER_BUDGET_OPTION
-from app.core import preflight
-from app.core.budget import (
-    BudgetLevel,
-    budget_state,
-    request_upper_bound,
-    would_cross,
-)
-from app.core.messages import ChatMessage
-from app.core.params import ChatParams
-from app.core.problems import UserFacingError
+from app.core.budget import BudgetLevel, BudgetPolicy, budget_state
 from app.core.settings import Settings
 from app.core.store.ledger import UsageLedger
 from app.core.usage import format_usd
 
-
-class OverBudgetRefused(UserFacingError):
-    """The request could take the month past a hard budget limit and was not sent."""
+REFUSAL_REMEDY = (
+    f"Not sent. Add {OVER_BUDGET_OPTION} to send it anyway, or raise the budget in Settings."
+)
 
 
 @dataclass(frozen=True)
@@ -37,21 +28,15 @@ class AskBudget:
     # `--over-budget`: the user accepts going past a hard limit for this request.
     allow_over: bool = False
 
-    def check(self, model: str, messages: list[ChatMessage], params: ChatParams) -> None:
-        """Refuse (OverBudgetRefused) a request that could cross a hard limit. Blocking."""
-        settings = self.settings
-        if self.allow_over or not settings.budget_hard_limit:
-            return
-        if settings.monthly_budget_usd is None:
-            return
-        bound = request_upper_bound(preflight.estimate(model, messages, params), params)
-        question = would_cross(budget_state(self.ledger.this_month(), settings), bound)
-        if question is not None:
-            raise OverBudgetRefused(
-                question.headline,
-                f"{question.details} Not sent. Add {OVER_BUDGET_OPTION} to send it anyway, or "
-                "raise the budget in Settings.",
-            )
+    def policy(self) -> BudgetPolicy:
+        """What the turn checks before sending: refuse (never ask) a request over a hard limit."""
+        return BudgetPolicy(
+            settings=lambda: self.settings,
+            month=self.ledger.this_month,
+            ask=None,
+            allow_over=self.allow_over,
+            refusal_remedy=REFUSAL_REMEDY,
+        )
 
     def note(self, err: TextIO) -> None:
         """Say so on `err` when this month's spend has reached 80% of the budget or more."""

@@ -1,119 +1,73 @@
-"""Keeping a `chatdesk ask` exchange in the history, written to disk while the answer streams.
+"""Keeping a `chatdesk ask` exchange in the history, written by the turn while it streams.
 
 Each invocation is a conversation of its own: the prompt (with its images) as the user
-message, and the reply recorded by a `ReplyRecorder`, so a kill loses at most a moment of it
-and the next start of Chatdesk shows it as interrupted.
+message and the reply, saved as it grows, so a kill loses at most a moment of it and the next
+start of Chatdesk shows it as interrupted. The history is a convenience here: whatever goes
+wrong with it (a full disk, a database from a newer Chatdesk) is a warning on stderr, and the
+answer is printed all the same.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import logging
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import TextIO
 
-from app.core.events import ChoiceFinished, LogprobsDelta, ReplyMeta, TextDelta, UsageReported
-from app.core.messages import ChatMessage, Role
-from app.core.params import ChatParams
+from app.core.store.database import DatabaseTooNew
 from app.core.store.history import History
-from app.core.store.records import MessageState
-from app.core.store.reply_recorder import ReplyRecorder
-from app.core.usage import Usage
+from app.core.store.reply_recorder import ReplyRecorder, Snapshot
+from app.core.store.saved_conversation import SavedConversation
 
-STOPPED_NOTE = "Stopped before the reply finished."
+log = logging.getLogger(__name__)
+
+# What can go wrong opening or writing the history file.
+HISTORY_ERRORS = (sqlite3.Error, DatabaseTooNew, OSError)
 
 
-class SavedExchange:
-    """One question and its streaming answer, as a new conversation in `history`."""
+class AskConversation(SavedConversation):
+    """The exchange of one `chatdesk ask`, in a history it opened (and closes with `close`).
 
-    def __init__(self, history: History, conversation_id: int, message_id: int) -> None:
-        self._history = history
-        self.conversation_id = conversation_id
-        self.message_id = message_id
-        self._texts: dict[int, list[str]] = {}
-        self._logprobs: list[dict[str, Any]] = []
-        self._model: str | None = None
-        self._finish_reason = ""
-        self._usage: Usage | None = None
-        self._finished = False
-        self._recorder = ReplyRecorder(history, message_id, self.snapshot)
+    Write failures are reported on `err` once; one that happens before the reply is stored
+    takes the half-saved question out again, so the sidebar never shows a question without
+    its answer.
+    """
+
+    def __init__(self, history: History, err: TextIO) -> None:
+        super().__init__(history, on_error=self._warn)
+        self._err = err
+        self._reply_begun = False
 
     @classmethod
-    def start(
-        cls,
-        open_history: Callable[[], History],
-        *,
-        model: str,
-        system_prompt: str,
-        params: ChatParams,
-        messages: Sequence[ChatMessage],
-    ) -> SavedExchange:
-        """Open the history and write the question and an empty, streaming reply (blocking)."""
-        history = open_history()
-        conversation_id: int | None = None
+    async def start(
+        cls, open_history: Callable[[], History], err: TextIO
+    ) -> AskConversation | None:
+        """Open the history off the event loop (it may wait for another process's lock)."""
         try:
-            conversation_id = history.create_conversation(
-                model=model, system_prompt=system_prompt, params=params
+            history = await asyncio.get_running_loop().run_in_executor(None, open_history)
+        except HISTORY_ERRORS as exc:
+            err.write(f"Warning: this answer is not saved in the history ({exc}).\n")
+            return None
+        return cls(history, err)
+
+    def begin_reply(self, model: str, snapshot: Snapshot) -> ReplyRecorder | None:
+        recorder = super().begin_reply(model, snapshot)
+        self._reply_begun = recorder is not None
+        return recorder
+
+    def close(self) -> None:
+        try:
+            self.history.close()
+        except sqlite3.Error:
+            log.warning("could not close the history", exc_info=True)
+
+    def _warn(self, exc: Exception) -> None:
+        if self._reply_begun:
+            self._err.write(
+                f"Warning: the end of this answer was not saved in the history ({exc}).\n"
             )
-            for message in messages:
-                # The system prompt is a setting of the conversation, not one of its messages.
-                if message.role is not Role.SYSTEM:
-                    history.add_message(conversation_id, message)
-            message_id = history.begin_reply(conversation_id, model=model)
-        except BaseException:
-            # No half-saved question in the sidebar: deleted conversations are purged later.
-            if conversation_id is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    history.delete(conversation_id)
-            history.close()
-            raise
-        return cls(history, conversation_id, message_id)
-
-    def snapshot(self) -> tuple[str, Sequence[str]]:
-        """The reply so far: choice 0's text, and every choice's when there are several."""
-        choices = ["".join(self._texts.get(i, ())) for i in range(max(self._texts, default=0) + 1)]
-        return choices[0], choices if len(choices) > 1 else ()
-
-    def handle(self, event: object) -> None:
-        """Take one stream event; call after it was shown, so the saved text never runs ahead."""
-        match event:
-            case TextDelta(choice=index, text=text):
-                self._texts.setdefault(index, []).append(text)
-                self._recorder.changed()
-            case ReplyMeta(model=model):
-                self._model = model or None
-            case ChoiceFinished(choice=0, reason=reason):
-                self._finish_reason = reason
-            case LogprobsDelta(choice=0, tokens=tokens):
-                self._logprobs.extend(
-                    {
-                        "token": token.token,
-                        "logprob": token.logprob,
-                        "top_logprobs": [{"token": t, "logprob": p} for t, p in token.top],
-                    }
-                    for token in tokens
-                )
-            case UsageReported(usage=usage):
-                self._usage = usage
-
-    def finish(self, state: MessageState, note: str = "") -> None:
-        """Write how the reply ended (with whatever part of it arrived) and close the history."""
-        if self._finished:
             return
-        self._finished = True
-        self._recorder.close()
-        content, choices = self.snapshot()
-        try:
-            self._history.finish_reply(
-                self.message_id,
-                content,
-                state=state,
-                note=note,
-                model=self._model,
-                finish_reason=self._finish_reason,
-                choices=choices,
-                logprobs={"content": self._logprobs} if self._logprobs else None,
-                usage=self._usage,
-            )
-        finally:
-            self._history.close()
+        self._err.write(f"Warning: this answer is not saved in the history ({exc}).\n")
+        # Deleted conversations are purged later, with whatever images they kept.
+        self.remove_from(0)

@@ -9,22 +9,22 @@ worker thread and share no state.
 from __future__ import annotations
 
 import base64
-import binascii
 import io
 import os
 import stat
-import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlsplit
 
-from PIL import GifImagePlugin, Image, ImageFile, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+from PIL import Image
 
+from app.core.image_geometry import DECODE_ERRORS, api_view_size, decoders
+from app.core.image_geometry import data_url_bytes as data_url_bytes
+from app.core.image_geometry import data_url_image_size as data_url_image_size
+from app.core.image_geometry import read_image_size as read_image_size
+from app.core.image_geometry import sniff_format as sniff_format
 from app.core.messages import Detail, ImagePart
 from app.core.problems import UserFacingError
-from app.core.tokens import api_view_size
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 JPEG_QUALITY = 85
@@ -33,17 +33,10 @@ SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 _SUPPORTED_TEXT = "PNG, JPEG, GIF and WebP"
 
-# Opening through the format's own class (not `Image.open`) means only the four supported decoders
-# ever see the bytes, a JPEG with extra pictures (MPO) is read as its main picture, and Pillow's
-# decompression-bomb warning never fires: the pixel limit is enforced here, as a clear refusal.
-_DECODERS: dict[str, Callable[[IO[bytes]], ImageFile.ImageFile]] = {
-    "PNG": PngImagePlugin.PngImageFile,
-    "JPEG": JpegImagePlugin.JpegImageFile,
-    "GIF": GifImagePlugin.GifImageFile,
-    "WEBP": WebPImagePlugin.WebPImageFile,
-}
-
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
+# Only the four supported decoders ever see the bytes (see `image_geometry.decoders`), and
+# Pillow's decompression-bomb warning never fires: the pixel limit is enforced here, as a clear
+# refusal.
+_DECODERS = decoders()
 
 # `Image.info` keys that carry nothing about the person or the device. Anything else (EXIF, XMP,
 # comments, text chunks, extra JPEG pictures…) makes the image be re-encoded without it.
@@ -87,66 +80,6 @@ class PreparedImage:
     sent_bytes: int
     unchanged: bool  # the original bytes are sent as they are
     notes: tuple[str, ...] = ()
-
-
-# --- Reading image bytes -----------------------------------------------------------------------
-
-
-def sniff_format(data: bytes) -> str | None:
-    """ "PNG", "JPEG", "GIF" or "WEBP" from the file's signature, or None for anything else."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "GIF"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    return None
-
-
-def read_image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from the header of a supported image, without decoding its pixels."""
-    fmt = sniff_format(data)
-    if fmt is None:
-        return None
-    try:
-        with _DECODERS[fmt](io.BytesIO(data)) as image:
-            return image.size
-    except _DECODE_ERRORS:
-        return None
-
-
-def data_url_bytes(url: str) -> tuple[str, bytes]:
-    """The MIME type and decoded bytes of a base64 `data:` URL; ValueError if it is not one."""
-    header, sep, payload = url.partition(",")
-    if not header.startswith("data:") or not sep or not header.endswith(";base64"):
-        raise ValueError("not a base64 data: URL")
-    try:
-        return header[5:-7], base64.b64decode(payload, validate=True)
-    except binascii.Error as exc:
-        raise ValueError("invalid base64 in data: URL") from exc
-
-
-def data_url_image_size(url: str) -> tuple[int, int] | None:
-    """Width and height of the image in a base64 `data:` URL, or None if it cannot be read."""
-    comma = url.find(",")
-    if comma < 0:
-        return None
-    candidates = [url]
-    # The header sits in the first bytes (a JPEG's after its EXIF block): try a prefix first so a
-    # 20 MB attachment is not decoded whole just to learn its size.
-    prefix_chars = 65536
-    if len(url) - comma - 1 > prefix_chars:
-        candidates.insert(0, url[: comma + 1 + prefix_chars])
-    for candidate in candidates:
-        try:
-            size = read_image_size(data_url_bytes(candidate)[1])
-        except ValueError:
-            size = None
-        if size is not None:
-            return size
-    return None
 
 
 # --- Remote images -----------------------------------------------------------------------------
@@ -224,7 +157,7 @@ def prepare_image_bytes(data: bytes, detail: Detail, source: str) -> PreparedIma
     except Image.DecompressionBombError as exc:
         # Pillow's own check, should a future version run it during decoding too.
         raise _too_many_pixels(name, source, None) from exc
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise ImageError(
             f"“{name}” is damaged or incomplete",
             "Its image data could not be read to the end. Open it in an image viewer and save "
@@ -279,7 +212,7 @@ def _exif_facts(image: Image.Image) -> tuple[int, bool]:
         if orientation not in _ORIENTATION_FIX:
             orientation = 1
         has_gps = bool(exif.get_ifd(_EXIF_GPS_IFD)) or _EXIF_GPS_IFD in exif
-    except (*_DECODE_ERRORS, KeyError, TypeError):
+    except (*DECODE_ERRORS, KeyError, TypeError):
         # Damaged EXIF is no reason to refuse a picture; it is dropped with the rest.
         return 1, False
     return int(orientation), has_gps

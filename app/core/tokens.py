@@ -9,7 +9,8 @@ that cost off the GUI thread.
 
 Prompt tokens follow the OpenAI cookbook ("How to count tokens with tiktoken"), which matches the
 API's `usage.prompt_tokens` for the gpt-4o family, plus the vision guide's image token rules.
-The API's image scaling rule lives here too: `images` downscales attachments by it.
+Images are counted at the size the API scales them to (`image_geometry`, which `images` also
+downscales attachments by).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.catalog import ModelInfo, lookup
+from app.core.image_geometry import HIGH_DETAIL_BOX, HIGH_DETAIL_SHORT_SIDE, data_url_image_size
+from app.core.image_geometry import api_view_size as api_view_size
+from app.core.image_geometry import high_detail_size as high_detail_size
 from app.core.messages import ChatMessage, Detail, ImagePart
 from app.core.problems import UserFacingError
 from app.core.resources import resource_path
@@ -37,9 +41,6 @@ TOKENS_PER_MESSAGE = 3  # <|start|>{role}<|message|> … <|end|> around every me
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3  # every reply is primed with <|start|>assistant<|message|>
 
-HIGH_DETAIL_BOX = 2048
-HIGH_DETAIL_SHORT_SIDE = 768
-LOW_DETAIL_BOX = 512
 TILE = 512
 # At high detail an image is at most 2048 px long and 768 px short once the API has scaled it:
 # 4 × 2 tiles. An image whose size is unknown (a web address the app never fetches) is counted at
@@ -218,35 +219,6 @@ def count_text(text: str, model_id: str) -> int:
     return len(encoding_for_model(model_id).encode_ordinary(text))
 
 
-def high_detail_size(width: int, height: int) -> tuple[int, int]:
-    """The size the API works on at high detail: fit 2048×2048, then shortest side ≤ 768."""
-    if width <= 0 or height <= 0:
-        raise ValueError(f"image dimensions must be positive, got {width}×{height}")
-    w, h = _fit(float(width), float(height), HIGH_DETAIL_BOX)
-    if min(w, h) > HIGH_DETAIL_SHORT_SIDE:
-        scale = HIGH_DETAIL_SHORT_SIDE / min(w, h)
-        w, h = w * scale, h * scale
-    return max(1, round(w)), max(1, round(h))
-
-
-def api_view_size(width: int, height: int, detail: Detail) -> tuple[int, int]:
-    """The largest size of an image worth sending for `detail`: what the API scales it to.
-
-    Auto gets the high-detail size, because the API may choose high detail for it.
-    """
-    if detail is Detail.LOW:
-        if width <= 0 or height <= 0:
-            raise ValueError(f"image dimensions must be positive, got {width}×{height}")
-        w, h = _fit(float(width), float(height), LOW_DETAIL_BOX)
-        return max(1, round(w)), max(1, round(h))
-    return high_detail_size(width, height)
-
-
-def _fit(width: float, height: float, box: int) -> tuple[float, float]:
-    scale = min(1.0, box / max(width, height))
-    return width * scale, height * scale
-
-
 def image_tokens(width: int | None, height: int | None, detail: Detail | str, model_id: str) -> int:
     """Input tokens of one image, per the vision guide.
 
@@ -318,9 +290,7 @@ def _count(messages: Iterable[_Message], model_id: str) -> int:
 
 
 def _data_url_size(url: str) -> tuple[int | None, int | None]:
-    # Imported here: Pillow costs ~70 ms to import and only data: URLs of unknown size need it.
-    from app.core.images import data_url_image_size
-
+    # Reading the header imports Pillow (~70 ms): only data: URLs of unknown size pay for it.
     return data_url_image_size(url) or (None, None)
 
 

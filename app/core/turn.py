@@ -171,6 +171,13 @@ class Turn:
         except UserFacingError as failure:
             log.info("%s turn failed: %s", self.source.value, failure)
             reply.state, reply.problem = RunState.FAILED, failure
+        except Exception as bug:
+            # Not a failure anyone classified (a bug, or a hook that raised): the reply is
+            # still stored and paid for before the error goes on to whoever reports bugs.
+            reply.state = RunState.FAILED
+            reply.problem = UserFacingError(f"Stopped by an error ({type(bug).__name__})", "")
+            await self._settle(reply, recorder, saved, hooks)
+            raise
         else:
             reply.state = RunState.DONE
         await self._settle(reply, recorder, saved, hooks)

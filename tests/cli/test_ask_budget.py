@@ -15,7 +15,8 @@ from app.core.store.database import open_database
 from app.core.store.ledger import Source, UsageLedger
 from app.core.usage import Usage
 from app.simulator import SimulatorServer
-from tests.cli.test_ask import KEY, chatdesk
+from tests.cli.test_ask import KEY, chatdesk, ledger_rows
+from tests.cli.test_ask_history import saved
 
 
 @pytest.fixture
@@ -50,6 +51,14 @@ def test_a_hard_limit_refuses_a_request_that_could_cross_it(
     assert "--over-budget" in result.stderr
     assert result.stdout == ""
     assert sim.requests == []
+
+
+def test_a_refused_request_leaves_nothing_behind(data_dir: Path, sim: SimulatorServer) -> None:
+    """Refused before sending: no conversation in the history and nothing added to the ledger."""
+    budget(data_dir, "9.9999", limit="10", hard=True)
+    assert ask(data_dir, sim).returncode == 1
+    assert saved(data_dir) == []
+    assert [source for source, *_ in ledger_rows(data_dir)] == ["window"]
 
 
 def test_over_budget_sends_anyway_and_says_the_budget_is_spent(

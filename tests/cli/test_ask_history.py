@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import signal
 import sqlite3
@@ -14,10 +16,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from app.cli.ask import AskOptions, run_ask
+from app.core.client import ChatClient, ConnectionConfig
 from app.core.messages import Detail, Role
 from app.core.params import ChatParams
-from app.core.store.database import SCHEMA_VERSION
+from app.core.store.database import SCHEMA_VERSION, open_database
 from app.core.store.history import History
+from app.core.store.image_files import ImageFiles
 from app.core.store.records import MessageState, StoredConversation
 from app.simulator import Fault, SimulatorServer
 
@@ -58,6 +63,9 @@ def start_ask(*args: str, data_dir: Path, base_url: str) -> subprocess.Popen[byt
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=environment(base_url),
+        # A background job of a non-interactive shell starts with SIGINT ignored, and so would
+        # the child: Ctrl+C would then never reach it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -164,7 +172,7 @@ def test_a_broken_stream_keeps_the_partial_answer_marked_failed(
     answer = conversation.messages[-1]
     assert answer.state is MessageState.FAILED
     assert answer.content and answer.content + "\n" == result.stdout
-    assert answer.note and answer.note in result.stderr
+    assert "Connection lost" in answer.note and "Connection lost" in result.stderr
 
 
 def test_the_reply_is_on_disk_while_it_streams(data_dir: Path) -> None:
@@ -244,7 +252,7 @@ def wait_for_saved_text(data_dir: Path, process: subprocess.Popen[bytes]) -> tup
 
 
 def test_every_choice_and_the_logprobs_are_kept(sim: SimulatorServer, data_dir: Path) -> None:
-    """With -n 2 and --logprobs, both answers and the first one's token probabilities are saved."""
+    """With -n 2 and --logprobs, both answers and each one's token probabilities are saved."""
     result = ask(
         "-n", "2", "--logprobs", "two takes please", data_dir=data_dir, base_url=sim.base_url
     )
@@ -255,7 +263,34 @@ def test_every_choice_and_the_logprobs_are_kept(sim: SimulatorServer, data_dir: 
     first, second = answer.choices
     assert first == answer.content and second and second != first
     assert result.stdout == f"{first}\n\n--- choice 2 ---\n{second}\n"
-    assert isinstance(answer.logprobs, dict)
-    tokens = answer.logprobs["content"]
-    assert "".join(token["token"] for token in tokens) == answer.content
-    assert all(token["logprob"] <= 0 for token in tokens)
+    assert isinstance(answer.logprobs, list)
+    for text, tokens in zip(answer.choices, answer.logprobs, strict=True):
+        assert "".join(token["token"] for token in tokens) == text
+        assert all(token["logprob"] <= 0 for token in tokens)
+
+
+class _FullDisk(History):
+    """A history whose disk fills up just as the reply ends."""
+
+    def finish_reply(self, *args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_a_reply_whose_end_cannot_be_saved_is_still_printed(
+    sim: SimulatorServer, data_dir: Path
+) -> None:
+    """A write failing at the end of the answer costs a warning only: the answer is printed."""
+    database = data_dir / "chatdesk.db"
+
+    def open_history() -> History:
+        return _FullDisk(open_database(database), ImageFiles(data_dir / "images"))
+
+    out, err = io.StringIO(), io.StringIO()
+    client = ChatClient(ConnectionConfig(api_key=KEY, base_url=sim.base_url))
+    options = AskOptions(prompt="keep this one", model="gpt-4o-mini")
+    code = asyncio.run(run_ask(options, client, out, err, open_history=open_history))
+    assert code == 0, err.getvalue()
+    assert "keep this one" in out.getvalue()
+    assert "the end of this answer was not saved in the history" in err.getvalue()
+    [conversation] = saved(data_dir)
+    assert conversation.messages[0].content == "keep this one"

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
+import sys
 import warnings
 import zlib
 from pathlib import Path
@@ -22,6 +24,20 @@ from app.core.messages import Detail
 from app.core.tokens import image_tokens
 
 GPS_MARKER = "Chatdesk-GPS-test-area"
+
+
+def test_preparing_images_does_not_import_the_token_counter() -> None:
+    """`images` and `tokens` share the API's image rules without importing each other."""
+    script = "import sys; import app.core.images; print('app.core.tokens' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 def _encode(image: Image.Image, fmt: str, **options: object) -> bytes:

@@ -17,7 +17,7 @@ from PIL import Image
 from tiktoken_ext import openai_public
 
 from app.core import tokens
-from app.core.images import data_url_image_size
+from app.core.image_geometry import data_url_image_size
 from app.core.messages import ChatMessage, Detail, ImagePart, Role
 from app.core.tokens import (
     ENCODINGS,
@@ -233,6 +233,24 @@ def test_loading_never_touches_network_or_tiktoken_cache(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["2", "1"]
     assert list(cache_dir.iterdir()) == []
+
+
+def test_counting_text_imports_neither_pillow_nor_the_image_preparation() -> None:
+    """Importing the counter and counting a text prompt leaves Pillow and `images` unloaded."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from app.core import tokens
+        from app.core.messages import ChatMessage
+        tokens.count_messages([ChatMessage.user("hello")], "gpt-4o")
+        print(sorted(m for m in ("PIL", "app.core.images") if m in sys.modules))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_count_text() -> None:
