@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.core.paths import DATABASE_FILENAME
+from app.core.tokens import count_text
 from app.simulator import SimulatorServer
 from tests.end2end.test_quick_ask_desktop import MAIN, api_env, wait_for_log
 from tests.support.desktop import WAIT_LIMIT_S, Desktop, xvfb_desktop
@@ -38,6 +39,13 @@ def reply_rows(data_dir: Path) -> list[tuple[str, str]]:
         return []
     with sqlite3.connect(database) as db:
         return db.execute(REPLY).fetchall()
+
+
+def ledger_rows(data_dir: Path) -> list[tuple[str, str, int, int, int]]:
+    with sqlite3.connect(data_dir / DATABASE_FILENAME) as db:
+        return db.execute(
+            "SELECT source, model, prompt_tokens, completion_tokens, estimated FROM usage_ledger"
+        ).fetchall()
 
 
 def test_an_answer_cut_by_a_kill_is_kept_and_shown_as_interrupted_at_the_next_start(
@@ -74,3 +82,11 @@ def test_an_answer_cut_by_a_kill_is_kept_and_shown_as_interrupted_at_the_next_st
         assert time.monotonic() < deadline, "the next start did not mark the answer interrupted"
         time.sleep(0.05)
     assert reply_rows(data_dir)[0][0] == partial
+    # The provider billed what it generated before the kill: the start pays for it, estimated.
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while not (rows := ledger_rows(data_dir)):
+        assert time.monotonic() < deadline, "the interrupted answer was never paid for"
+        time.sleep(0.05)
+    [(source, model, prompt_tokens, completion_tokens, estimated)] = rows
+    assert (source, estimated) == ("recovered", 1)
+    assert completion_tokens == count_text(partial, model) > 0 and prompt_tokens > 0
