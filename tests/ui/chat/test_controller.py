@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QAbstractButton
 from pytestqt.qtbot import QtBot
 
 from app.core.catalog import lookup
+from app.core.endings import STOPPED as STOPPED_NOTE
 from app.core.messages import Role
 from app.core.usage import Usage, cost, format_usd
 from app.simulator import Fault, SimulatorServer
-from app.core.endings import STOPPED as STOPPED_NOTE
 from app.ui.widgets.status_bar import usage_text
 from tests.support.qt import ChatWindow, Runner, replay_unstreamed, wait_until
 

@@ -10,12 +10,12 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
+from app.core.endings import STOPPED as STOPPED_NOTE
 from app.core.messages import ChatMessage, Role
 from app.core.params import ChatParams
 from app.core.store.history import History
 from app.core.store.records import MessageState
 from app.simulator import SimulatorServer
-from app.core.endings import STOPPED as STOPPED_NOTE
 from app.ui.chat.stored_pages import MOST_SHOWN, PAGE, SHOWN_AT_OPEN
 from tests.support.qt import ChatWindow, Runner, wait_until
 from tests.ui.chat.test_controller_replies import click_link, reply_to, send, settled

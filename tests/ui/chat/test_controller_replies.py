@@ -14,10 +14,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from app.core.endings import STOPPED as STOPPED_NOTE
 from app.core.messages import Role
 from app.core.params import ChatParams
 from app.simulator import SimulatorServer
-from app.core.endings import STOPPED as STOPPED_NOTE
 from app.ui.chat.transcript import Speaker
 from tests.support.qt import ChatWindow, Runner, replay_unstreamed, wait_until
 from tests.ui.markdown.structure import anchors, click_text
