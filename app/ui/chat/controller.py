@@ -112,6 +112,8 @@ class ChatController(Turns, Opening, Redo, DraftSending, QObject):
         # Sessions streaming behind the open one, by conversation id; those that ended there.
         self._background: dict[int, ChatSession] = {}
         self._unseen: set[int] = set()
+        # Unsent drafts of conversations that are not open, by conversation id.
+        self._drafts: dict[int, str] = {}
         self._pages = StoredPages(
             view, self._read_stored, lambda: self._session.cut_off is not None
         )
@@ -128,9 +130,9 @@ class ChatController(Turns, Opening, Redo, DraftSending, QObject):
         self.estimator = RequestEstimator(self.draft_request, self.background, parent=self)
         for changed in (self.parameters_changed, self.reply_started, self.reply_ended):
             changed.connect(self.on_request_changed)
-        composer.textChanged.connect(self.estimator.schedule)
         composer.submitted.connect(self.on_composer_submitted)
         composer.textChanged.connect(self.on_composer_text_changed)
+        composer.textChanged.connect(self.estimator.schedule)
         banner.retry_clicked.connect(self.on_banner_retry_clicked)
         self.connect_redo(view)
         view.earlier_requested.connect(self._pages.earlier)
@@ -262,7 +264,7 @@ class ChatController(Turns, Opening, Redo, DraftSending, QObject):
         """The request sending the draft now would make: model, messages and parameters."""
         session = self._session
         images = self._images.parts() if self._images is not None else ()
-        draft = self._composer.text()
+        draft = session.draft
         messages = session.with_system_prompt()
         if draft.strip() or images:
             messages.append(ChatMessage.user(draft, images))
@@ -274,6 +276,8 @@ class ChatController(Turns, Opening, Redo, DraftSending, QObject):
         self.estimator.schedule()
 
     def on_composer_text_changed(self) -> None:
+        # The one place the composer is read: from here on the draft is the session's.
+        self._session.draft = self._composer.text()
         # Only JSON mode depends on the draft (a message must mention JSON).
         if self._session.params.json_mode:
             self._check_parameters()
@@ -284,7 +288,7 @@ class ChatController(Turns, Opening, Redo, DraftSending, QObject):
         model = lookup(session.model)
         # The draft stands for the next message; problems that are not the parameters' doing
         # (no prompt, images for a text-only model) are for the banner on send, not the panel.
-        messages = [*session.with_system_prompt(), ChatMessage.user(self._composer.text())]
+        messages = [*session.with_system_prompt(), ChatMessage.user(session.draft)]
         sent = session.params.without_unsupported(model)
         baseline = set(validate(model, messages, ChatParams()))
         problems = [p for p in validate(model, messages, sent) if p not in baseline]

@@ -58,7 +58,7 @@ class DraftSending:
     def on_composer_submitted(self) -> None:
         images = self._images
         with_images = images is not None and not images.is_empty
-        if self._session.busy or not (self._composer.text().strip() or with_images):
+        if self._session.busy or not (self._session.draft.strip() or with_images):
             return
         if self.too_many_streaming() or self._refused_before_sending():
             return
@@ -82,7 +82,7 @@ class DraftSending:
 
     async def _submit_once_counted(self) -> None:
         """Count a long draft, then send it if it fits; the draft stays in place until then."""
-        draft = self._composer.text()
+        draft = self._session.draft
         model, messages, params = self.draft_request()
         counting = "Counting tokens before sending…"
         self._status.showMessage(counting)
@@ -99,7 +99,7 @@ class DraftSending:
             if self._status.currentMessage() == counting:
                 self._status.clearMessage()
         # Edited while it was counted: the user is still writing, so nothing is sent.
-        if self._composer.text() == draft:
+        if self._session.draft == draft:
             self._submit_draft()
 
     def _refused_before_sending(self) -> bool:

@@ -38,6 +38,7 @@ class Opening:
     _session: ChatSession
     _background: dict[int, ChatSession]
     _unseen: set[int]
+    _drafts: dict[int, str]
     _view: ChatView
     _composer: Composer
     _banner: ErrorBanner
@@ -88,9 +89,12 @@ class Opening:
         cannot: it is not in the history yet)."""
         session = self._session
         self._editing = None
+        conversation_id = session.conversation_id
+        if conversation_id is not None and session.draft.strip():
+            # Unsent text stays with its conversation, for when the user comes back.
+            self._drafts[conversation_id] = session.draft
         if not session.busy:
             return
-        conversation_id = session.conversation_id
         if conversation_id is None:
             # Still being checked (counted, or the budget question is open): nothing is stored
             # yet for it to stream into, so it stops and the draft is kept.
@@ -108,9 +112,12 @@ class Opening:
 
     def new_chat(self) -> None:
         """Start an empty conversation; a reply streaming in the open one goes on behind it."""
+        unsaved_draft = self._session.draft if self._session.conversation_id is None else ""
         self._leave()
         self._session = self._new_session()
         self._session.system_prompt = self._default_system_prompt
+        # Text typed into a chat not stored yet goes on into the next new chat.
+        self._show_draft(unsaved_draft)
         self._pages.clear()
         self._view.clear_conversation()
         self._opened(None)
@@ -129,8 +136,10 @@ class Opening:
         self._leave()
         streaming = self._background.pop(stored.id, None)
         self._unseen.discard(stored.id)
+        draft = self._drafts.pop(stored.id, "")
         if streaming is not None:
             self._session = streaming
+            self._show_draft(draft)
             self._show_streaming(stored)
             self._opened(stored.id)
             self.reply_started.emit()
@@ -142,8 +151,16 @@ class Opening:
         last = stored.messages[-1] if stored.messages else None
         session.cut_off = self.cut_off_of(last)
         session.answered = self.stored_rerun(last)
+        self._show_draft(draft)
         self._pages.open(stored.messages, at_position)
         self._opened(stored.id)
+
+    def _show_draft(self, draft: str) -> None:
+        """Show the opened conversation's own draft (its own undo history starts afresh, so
+        Ctrl+Z never brings back text typed in another conversation)."""
+        self._session.draft = draft
+        if self._composer.text() != draft:
+            self._composer.setPlainText(draft)
 
     def _show_streaming(self, stored: StoredConversation) -> None:
         """Draw a conversation whose reply streams: what is stored, then the reply so far."""

@@ -235,7 +235,7 @@ class Redo:
         session.failed_turn = None
         self._banner.clear_problem()
         session.model, session.params = answer.asked_model, params
-        if self._composer.text().strip() == message.text.strip():
+        if session.draft.strip() == message.text.strip():
             self._composer.take_text()
         if self._images is not None and message.images and self._images.parts() == message.images:
             self._images.take()

@@ -55,6 +55,9 @@ class ChatSession:
     answered: RerunSubject | None = None
     # Images of the turn being sent (they go back with the draft if it is withdrawn).
     sending: tuple[Attachment, ...] = ()
+    # The message being written, not sent yet: the composer shows and edits it, the
+    # controller reads it from here, and a withdrawn turn's prompt comes back into it.
+    draft: str = ""
 
     @property
     def conversation_id(self) -> int | None:
