@@ -29,7 +29,6 @@ from app.core.problems import UserFacingError
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 JPEG_QUALITY = 85
 
-SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 _SUPPORTED_TEXT = "PNG, JPEG, GIF and WebP"
 
