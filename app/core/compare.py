@@ -2,9 +2,12 @@
 several sets of parameters, all at once.
 
 Each contender gets the same conversation and the same new message; only its model and
-parameters differ. Every request runs as its own task on the shared client, so the answers
-stream side by side and the slowest does not hold up the others. The comparison keeps a
-reference to each task until it ends; `stop` cancels them all.
+parameters differ. Every request is its own turn (`app/core/turn.py`) in its own task, so the
+answers stream side by side and the slowest does not hold up the others; each turn records
+its usage (the server's, or estimated when it was stopped or failed) tagged "compare". The
+budget is asked about once for the whole comparison, before it starts, so the columns' turns
+run without a budget policy. The comparison keeps a reference to each task until it ends;
+`stop` cancels them all.
 """
 
 from __future__ import annotations
@@ -12,18 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.core import preflight
 from app.core.catalog import lookup
-from app.core.client import ChatClient
+from app.core.events import StreamEvent, TextDelta
 from app.core.messages import ChatMessage
 from app.core.params import ChatParams
-from app.core.request import InvalidRequest, build_request
-from app.core.timed_stream import Clock, RunState, TimedReply, stream_timed
-from app.core.usage import Usage
+from app.core.preflight import RequestEstimate
+from app.core.reply import Reply, RunState
+from app.core.request import InvalidRequest
+from app.core.turn import Turn, TurnHooks, TurnPlan
 
 MAX_CONTENDERS = 3
 # Numeric overrides a column can set, by ChatParams field.
@@ -32,8 +36,10 @@ OVERRIDABLE = ("temperature", "top_p", "seed", "max_output_tokens")
 # Told the index of the contender whose text grew (with the new text) or whose state changed.
 TextListener = Callable[[int, str], None]
 ChangeListener = Callable[[int], None]
-# Records a finished request's usage (the usage ledger), off the caller's hands.
-UsageRecorder = Callable[[str, Usage], Awaitable[None]]
+# Told each settled reply (its usage is in the ledger by then): the status bar's totals.
+SettledListener = Callable[[Reply], Awaitable[None]]
+# Awaited before a column's request is counted with tiktoken (the window serialises imports).
+BeforeCounting = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -100,16 +106,40 @@ OVERRIDE_LABELS = {
 }
 
 
-def request_body(request: CompareRequest, contender: Contender) -> dict[str, Any]:
-    """The streamed request body for `contender`; `InvalidRequest` when it must not be sent."""
-    return build_request(contender.model, request.messages(), contender.sent_params())
+def turn_plan(request: CompareRequest, contender: Contender) -> TurnPlan:
+    """What `contender`'s column sends: the conversation, the message and its own parameters."""
+    return TurnPlan(contender.model, request.messages(), params=contender.sent_params())
+
+
+async def budget_requests(
+    request: CompareRequest,
+    contenders: Sequence[Contender],
+    before_counting: BeforeCounting | None = None,
+) -> list[tuple[RequestEstimate, ChatParams]]:
+    """What the budget is asked about before a comparison: each sendable request's size and
+    what bounds its reply, counted as its turn would count it (in a worker thread)."""
+    loop = asyncio.get_running_loop()
+    requests = []
+    for contender in contenders:
+        plan = turn_plan(request, contender)
+        try:
+            body = plan.build()
+        except InvalidRequest:
+            continue  # its column fails at once, unsent and unpaid
+        if before_counting is not None:
+            await before_counting(contender.model)
+        estimate = await loop.run_in_executor(None, preflight.estimate_body, body)
+        requests.append((estimate, plan.bound_params(body)))
+    return requests
 
 
 class Comparison:
-    """The requests of one comparison, one per contender, streamed concurrently.
+    """The turns of one comparison, one per contender, streamed concurrently.
 
     `replies[i]` is contender i's reply as it arrives. A contender whose request cannot be
-    built fails at once with the reason, and the others still run.
+    built fails at once with the reason, and the others still run. `turn` is the Compare
+    window's turn engine: tagged `Source.COMPARE` and without a budget policy (the window
+    asks once for every column before starting).
     """
 
     def __init__(
@@ -117,46 +147,55 @@ class Comparison:
         request: CompareRequest,
         contenders: Sequence[Contender],
         *,
+        turn: Turn,
         on_text: TextListener | None = None,
         on_changed: ChangeListener | None = None,
-        record_usage: UsageRecorder | None = None,
-        clock: Clock = time.perf_counter,
+        on_settled: SettledListener | None = None,
+        before_counting: BeforeCounting | None = None,
     ) -> None:
         self.request = request
         self.contenders = tuple(contenders)
+        self._turn = turn
         self._on_text = on_text
         self._on_changed = on_changed
-        self._record_usage = record_usage
-        self._clock = clock
-        self.replies: list[TimedReply] = [TimedReply({}) for _ in self.contenders]
+        self._on_settled = on_settled
+        self._before_counting = before_counting
+        self.replies: list[Reply] = [Reply(asked_model=c.model) for c in self.contenders]
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
     @property
     def busy(self) -> bool:
         return any(not task.done() for task in self._tasks.values())
 
-    def start(self, client: ChatClient, indices: Sequence[int] | None = None) -> None:
+    def start(self, indices: Sequence[int] | None = None) -> None:
         """Send every contender's request (or those at `indices`), each in its own task."""
         for index in range(len(self.contenders)) if indices is None else indices:
             running = self._tasks.get(index)
             if running is not None and not running.done():
                 continue
-            reply = self.replies[index] = self._prepare(index)
-            if reply.state is RunState.FAILED:
+            contender = self.contenders[index]
+            reply = self.replies[index] = Reply(asked_model=contender.model)
+            plan = turn_plan(self.request, contender)
+            try:
+                # Built here as well as in the turn, so that a column that cannot be sent
+                # says why at once instead of after a task has started.
+                plan.build()
+            except InvalidRequest as invalid:
+                reply.state, reply.problem = RunState.FAILED, invalid
                 self._changed(index)
                 continue
-            task = asyncio.ensure_future(self._run(client, index, reply))
+            task = asyncio.ensure_future(self._run(index, plan, reply))
             self._tasks[index] = task
             # Told once the task is over, so that `busy` already says so.
-            task.add_done_callback(functools.partial(self._on_task_done, index))
+            task.add_done_callback(functools.partial(self._on_task_done, index, reply))
 
     def stop(self) -> None:
-        """Stop every request still streaming; what arrived stays."""
+        """Stop every request still streaming; what arrived stays (and its estimate is recorded)."""
         for task in self._tasks.values():
             task.cancel()
 
     async def wait(self) -> None:
-        """Until every request has ended (finished, failed or stopped)."""
+        """Until every request has ended (finished, failed or stopped) and been recorded."""
         tasks = [task for task in self._tasks.values() if not task.done()]
         if tasks:
             await asyncio.wait(tasks)
@@ -167,29 +206,33 @@ class Comparison:
         contenders[index] = contender
         self.contenders = tuple(contenders)
 
-    def _prepare(self, index: int) -> TimedReply:
-        try:
-            body = request_body(self.request, self.contenders[index])
-        except InvalidRequest as invalid:
-            return TimedReply({}, state=RunState.FAILED, problem=invalid)
-        return TimedReply(body)
-
-    async def _run(self, client: ChatClient, index: int, reply: TimedReply) -> None:
+    async def _run(self, index: int, plan: TurnPlan, reply: Reply) -> None:
         self._changed(index)
-
-        def grew(text: str) -> None:
-            if self._on_text is not None:
-                self._on_text(index, text)
-
+        hooks = TurnHooks(
+            before_counting=self._before_counting,
+            on_event=functools.partial(self._on_event, index, reply),
+            on_settled=self._on_settled,
+        )
+        # Stopping a column is an ending like another: the turn has settled the reply.
         with contextlib.suppress(asyncio.CancelledError):
-            await stream_timed(client, reply, on_text=grew, clock=self._clock)
-        # Usage arrives once the server has billed the request, so it is counted even when
-        # the stream failed or was stopped afterwards.
-        if reply.usage is not None and self._record_usage is not None:
-            await self._record_usage(reply.answered_by or reply.model, reply.usage)
+            await self._turn.run(plan, reply, hooks=hooks)
 
-    def _on_task_done(self, index: int, _task: asyncio.Task[None]) -> None:
+    def _on_event(self, index: int, reply: Reply, event: StreamEvent) -> None:
+        listener = self._on_text
+        if listener is not None and isinstance(event, TextDelta) and event.choice == reply.selected:
+            listener(index, event.text)
+
+    def _on_task_done(self, index: int, reply: Reply, task: asyncio.Task[None]) -> None:
+        if reply.running:
+            # Cancelled before its turn began: nothing was sent.
+            reply.state = RunState.STOPPED
         self._changed(index)
+        if not task.cancelled() and (bug := task.exception()) is not None:
+            # Not a failure the turn could classify: a bug, reported now where every bug goes
+            # rather than whenever the task happens to be collected.
+            task.get_loop().call_exception_handler(
+                {"message": "a Compare column ended with a bug", "exception": bug, "task": task}
+            )
 
     def _changed(self, index: int) -> None:
         if self._on_changed is not None:

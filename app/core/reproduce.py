@@ -3,18 +3,18 @@
 A reply's provenance is the model that answered, the server's `system_fingerprint` (its
 backend configuration) and the seed that was sent. With a seed, sampling repeats itself on a
 best-effort basis: the same request on the same fingerprint should give the same answer. A
-re-run sends the identical body again and compares the answers word by word; a changed
-fingerprint is reported with it, since it explains differences.
+re-run sends the identical body again, as a turn like any other paid request (counted in the
+ledger, and asked about first when it could cross a hard budget limit), and compares the
+answers word by word; a changed fingerprint is reported with it, since it explains differences.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.client import ChatClient
-from app.core.timed_stream import Clock, TimedReply, stream_timed
+from app.core.reply import Reply, RunState
+from app.core.turn import Turn, TurnHooks, TurnPlan
 from app.core.word_diff import WordDiff, diff_words
 
 
@@ -49,10 +49,10 @@ class RerunSubject:
 
 @dataclass(frozen=True)
 class Reproduction:
-    """The original reply beside the re-run's (which may have failed or been stopped)."""
+    """The original reply beside the re-run's (which may have failed or not been sent)."""
 
     subject: RerunSubject
-    rerun: TimedReply
+    rerun: Reply
 
     @property
     def diff(self) -> WordDiff:
@@ -65,6 +65,8 @@ class Reproduction:
 
     def headline(self) -> str:
         """Identical or changed, in a sentence; the failure's headline if the re-run failed."""
+        if self.rerun.state is RunState.DECLINED:
+            return "Not re-run: it could take the month past your budget."
         problem = self.rerun.problem
         if problem is not None:
             return f"The re-run failed: {problem.headline}."
@@ -92,9 +94,13 @@ class Reproduction:
 
 
 async def rerun(
-    client: ChatClient, subject: RerunSubject, *, clock: Clock = time.perf_counter
+    turn: Turn, subject: RerunSubject, *, hooks: TurnHooks | None = None
 ) -> Reproduction:
-    """Send `subject.body` again, unchanged, and compare the answer with the original."""
-    reply = TimedReply(dict(subject.body), choice=subject.choice)
-    await stream_timed(client, reply, clock=clock)
+    """Send `subject.body` again, unchanged, through `turn`; the answer beside the original.
+
+    `turn` is the re-run surface's (tagged `Source.RERUN`, with the window's budget policy).
+    A cancellation propagates once the turn has settled the reply.
+    """
+    reply = Reply(asked_model=subject.model, selected=subject.choice)
+    await turn.run(TurnPlan(subject.model, body=subject.body), reply, hooks=hooks)
     return Reproduction(subject, reply)

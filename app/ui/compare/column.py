@@ -1,7 +1,7 @@
 """One column of the Compare window: a model and parameter overrides, the answer streaming as
 Markdown, then its tokens, cost and latency, and "Continue with this".
 
-The column only renders what its `TimedReply` says and forwards what the user asks for; the
+The column only renders what its `Reply` says and forwards what the user asks for; the
 window runs the requests.
 """
 
@@ -25,9 +25,8 @@ from PySide6.QtWidgets import (
 from app.core.catalog import lookup
 from app.core.compare import OVERRIDABLE, OVERRIDE_LABELS, Contender, parse_overrides
 from app.core.params import ChatParams
-from app.core.reply import STOPPED_NOTE
+from app.core.reply import Reply, RunState
 from app.core.reproduce import provenance_text
-from app.core.timed_stream import RunState, TimedReply
 from app.ui.chat.view import ChatView
 from app.ui.parameters.model_picker import ModelPicker
 from app.ui.widgets.status_bar import usage_text
@@ -36,7 +35,7 @@ from app.ui.widgets.theme import Tone, set_tone
 EMPTY_HINT = "This column's answer appears here"
 
 
-def latency_text(reply: TimedReply) -> str:
+def latency_text(reply: Reply) -> str:
     """e.g. `First token 0.21 s · total 1.84 s`; what is not known yet is left out."""
     first, total = reply.first_token_s, reply.total_s
     parts = []
@@ -199,7 +198,7 @@ class CompareColumn(QFrame):
     def append(self, text: str) -> None:
         self.view.append_reply(text)
 
-    def show_reply(self, reply: TimedReply) -> None:
+    def show_reply(self, reply: Reply) -> None:
         """Render `reply`'s state: streaming, or how it ended with its cost and timings."""
         self.latency_label.setText(latency_text(reply))
         self.continue_button.setEnabled(reply.state is RunState.DONE)
@@ -208,7 +207,7 @@ class CompareColumn(QFrame):
         if reply.problem is not None:
             self.show_problem(reply.problem.headline, reply.problem.remedy)
         if self.view.streaming:
-            self.view.end_reply(STOPPED_NOTE if reply.state is RunState.STOPPED else "")
+            self.view.end_reply(_ending_note(reply))
             if self.view.following:
                 # Answers are compared from their beginnings, not from where they stopped.
                 self.view.scroll_to_message(0)
@@ -217,10 +216,17 @@ class CompareColumn(QFrame):
                 provenance_text(reply.answered_by, reply.fingerprint, reply.seed)
             )
         if reply.usage is not None:
-            model = lookup(reply.answered_by or reply.model)
-            self.usage_label.setText(usage_text(reply.usage, model))
+            self.usage_label.setText(usage_text(reply.usage, lookup(reply.billed_model)))
         elif reply.state is not RunState.FAILED:
             self.usage_label.setText("No usage reported")
+
+
+def _ending_note(reply: Reply) -> str:
+    """The note under an ended answer, as every view words it (the problem line says why a
+    request failed before any text)."""
+    if reply.state is RunState.FAILED and not reply.arrived:
+        return ""
+    return reply.ending()[1]
 
 
 def _validator(name: str, parent: QLineEdit) -> QRegularExpressionValidator:

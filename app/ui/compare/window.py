@@ -6,7 +6,8 @@ conversation's messages and system prompt go before it, and the composer's image
 Each column picks a model and may override temperature, top P, seed and max tokens. When the
 answers are in, each column shows its tokens, cost and latency (time to first token and
 total), and "Continue with this" hands that exchange to the conversation (`continue_chosen`).
-Every request is counted in the usage ledger like a reply in the main window.
+Each column is a turn (`app/core/turn.py`) recorded in the usage ledger as "compare"; with a
+hard budget limit the whole comparison is asked about once, before any column is sent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import preflight
+from app.core.budget import SendDeclined
 from app.core.catalog import CATALOG, lookup
 from app.core.client import ChatClient
 from app.core.compare import (
@@ -36,9 +37,12 @@ from app.core.compare import (
     Comparison,
     Contender,
     OverrideError,
-    UsageRecorder,
+    SettledListener,
+    budget_requests,
 )
 from app.core.messages import ChatMessage, ImagePart, Role
+from app.core.store.ledger import Source, UsageLedger
+from app.core.turn import Turn
 from app.ui.background import BackgroundImports
 from app.ui.compare.column import CompareColumn
 from app.ui.tasks import report_bug
@@ -50,6 +54,7 @@ SEND_SHORTCUT = "Ctrl+Return"
 MIN_COLUMNS = 2
 
 ClientSource = Callable[[], ChatClient | None]
+LedgerSource = Callable[[], UsageLedger | None]
 
 
 def context_text(history: Sequence[ChatMessage], images: Sequence[ImagePart]) -> str:
@@ -78,7 +83,12 @@ def second_model(model: str, with_images: bool) -> str:
 
 class CompareWindow(QWidget):
     """Side-by-side answers. `continue_chosen(message, reply, params)` picks one to continue
-    the conversation with (`reply` a finished `TimedReply`)."""
+    the conversation with (`reply` a `Reply` that finished, state `RunState.DONE`).
+
+    Each column's turn sends on `client()` and records into `ledger()`; `on_settled` is told
+    each settled reply (the status bar's totals); `budget` asks before a comparison that could
+    cross a hard limit.
+    """
 
     continue_chosen = Signal(object, object, object)
 
@@ -86,22 +96,24 @@ class CompareWindow(QWidget):
         self,
         *,
         client: ClientSource,
-        record_usage: UsageRecorder | None = None,
+        ledger: LedgerSource = lambda: None,
+        on_settled: SettledListener | None = None,
         budget: BudgetGuard | None = None,
         background: BackgroundImports | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
+        self._client = client
+        # Without a budget policy: the question is asked once for every column, before them.
+        self._turn = Turn(client=client, source=Source.COMPARE, ledger=ledger)
+        self._on_settled = on_settled
         self._budget = budget
-        # Counting tokens loads tiktoken, which must not overlap the window's other imports.
         self._background = background
         # The budget question for a send, while it is open or being prepared.
         self._asking: asyncio.Task[None] | None = None
         self._budget_agreed = False
         self.setObjectName("compareWindow")
         self.setWindowTitle(WINDOW_TITLE)
-        self._client = client
-        self._record_usage = record_usage
         self._request: CompareRequest | None = None
         self._server_models: tuple[str, ...] = ()
         self.comparison: Comparison | None = None
@@ -237,8 +249,7 @@ class CompareWindow(QWidget):
         if not text.strip() and not images:
             self._say("Write a prompt first.", Tone.ERROR)
             return None
-        client = self._client()
-        if client is None:
+        if self._client() is None:
             self._say("Not connected yet: wait for Chatdesk to connect, then send.", Tone.ERROR)
             return None
         contenders: list[Contender] = []
@@ -253,9 +264,8 @@ class CompareWindow(QWidget):
         message = ChatMessage.user(text, images)
         if self._needs_budget_question():
             targets = contenders if only is None else [contenders[self.columns.index(only)]]
-            self._asking = asyncio.ensure_future(
-                self._ask_then_send([*request.history, message], targets, only)
-            )
+            compared = CompareRequest(request.history, message, request.model, request.params)
+            self._asking = asyncio.ensure_future(self._ask_then_send(compared, targets, only))
             self._asking.add_done_callback(self._on_asking_done)
             return None
         self._budget_agreed = False
@@ -275,16 +285,18 @@ class CompareWindow(QWidget):
             comparison = Comparison(
                 CompareRequest(request.history, message, request.model, request.params),
                 contenders,
+                turn=self._turn,
                 on_text=self.on_comparison_text,
                 on_changed=self.on_comparison_changed,
-                record_usage=self._record_usage,
+                on_settled=self._on_settled,
+                before_counting=self._counting,
             )
         self.comparison = comparison
         for index, column in enumerate(self.columns):
             if indices is None or index in indices:
                 column.begin_answer()
         self._say("")
-        comparison.start(client, indices)
+        comparison.start(indices)
         self._refresh_buttons()
         return comparison
 
@@ -297,34 +309,32 @@ class CompareWindow(QWidget):
 
     async def _ask_then_send(
         self,
-        messages: list[ChatMessage],
+        request: CompareRequest,
         contenders: list[Contender],
         only: CompareColumn | None,
     ) -> None:
         """Count every request the send would make; go ahead if the budget (or the user) allows."""
         assert self._budget is not None
         self._say("Counting tokens before sending…")
-        loop = asyncio.get_running_loop()
-        requests = []
-        for contender in contenders:
-            params = contender.sent_params()
-            if self._background is not None:
-                await self._background.counting(contender.model)
-            estimate = await loop.run_in_executor(
-                None, preflight.estimate, contender.model, messages, params
-            )
-            requests.append((estimate, params))
-        agreed = await self._budget.confirm_requests(requests, parent=self)
-        self._asking = None
-        if not agreed:
+        requests = await budget_requests(request, contenders, self._counting)
+        try:
+            await self._budget.policy(parent=self).check(requests)
+        except SendDeclined:
+            self._asking = None
             self._say("Not sent: it could take the month past your budget.", Tone.ERROR)
             return
+        self._asking = None
         self._say("")
         self._budget_agreed = True
         try:
             self.send(only)
         finally:
             self._budget_agreed = False
+
+    async def _counting(self, model: str) -> None:
+        # Counting tokens loads tiktoken, which must not overlap the window's other imports.
+        if self._background is not None:
+            await self._background.counting(model)
 
     def _on_asking_done(self, task: asyncio.Task[None]) -> None:
         if self._asking is task:

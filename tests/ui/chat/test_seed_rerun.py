@@ -202,9 +202,15 @@ def seeded_session(
     simulator: SimulatorServer,
     context: AppContext,
 ) -> GuiSession:
-    """A connected session whose last reply was sent with seed 42."""
+    """A connected session (its start-up requests done) whose last reply was sent with seed 42."""
     session = open_session(context, base_url=simulator.base_url)
-    run(session.connect())
+
+    async def connected() -> None:
+        await session.connect()
+        picker = session.window.model_combo
+        await wait_until(lambda: picker.server_models, "the server's models")
+
+    run(connected())
     set_seed_in_panel(qtbot, session, "42")
     run(reply_to(qtbot, session, "Why is the sea salty?"))
     return session

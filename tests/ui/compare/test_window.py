@@ -17,11 +17,12 @@ from pytestqt.qtbot import QtBot
 
 from app.application import GuiSession
 from app.core.messages import Role
+from app.core.reply import RunState
 from app.core.store.ledger import Source
-from app.core.timed_stream import RunState
 from app.core.usage import Usage
 from app.simulator import SimulatorServer
 from app.ui.compare.window import CompareWindow
+from app.ui.usage.budget_guard import SEND_ANYWAY
 from app.wiring import AppContext
 from tests.support.gui_session import make_context, open_session_fixture  # noqa: F401
 from tests.support.qt import TEST_KEY, Runner, wait_until
@@ -85,13 +86,19 @@ async def all_answered(compare: CompareWindow) -> None:
     await wait_until(lambda: not compare.busy, "every column to finish")
 
 
-def ledger_rows(data_dir: Path) -> list[tuple[str, str]]:
+def ledger_rows(data_dir: Path, *, estimated: bool = False) -> list[tuple[str, ...]]:
+    """(source, model) of each usage ledger row, with whether it was estimated if asked."""
     connection = sqlite3.connect(data_dir / "chatdesk.db")
     try:
-        rows = connection.execute("SELECT source, model FROM usage_ledger ORDER BY id").fetchall()
+        rows = connection.execute(
+            "SELECT source, model, estimated FROM usage_ledger ORDER BY id"
+        ).fetchall()
     finally:
         connection.close()
-    return [(str(source), str(model)) for source, model in rows]
+    return [
+        (str(source), str(model), *((str(bool(guess)),) if estimated else ()))
+        for source, model, guess in rows
+    ]
 
 
 def test_three_columns_stream_at_once_with_their_tokens_cost_and_latency(
@@ -102,7 +109,7 @@ def test_three_columns_stream_at_once_with_their_tokens_cost_and_latency(
     paced: SimulatorServer,
 ) -> None:
     """The draft goes to three columns concurrently, each with its own model or parameters;
-    each shows tokens, cost and timings, and every request is in the usage ledger."""
+    each shows tokens, cost and timings, and every request is in the usage ledger as Compare's."""
     session = start(open_session, run, data_dir, paced)
     compare = open_compare(qtbot, session, "Explain recursion briefly")
     assert compare.prompt_edit.toPlainText() == "Explain recursion briefly"
@@ -146,9 +153,9 @@ def test_three_columns_stream_at_once_with_their_tokens_cost_and_latency(
         assert provenance.startswith(answered_by) and "fp_sim_0001" in provenance
     assert compare.columns[2].provenance_label.text().endswith("seed 11")
     assert sorted(ledger_rows(data_dir)) == [
-        ("window", "gpt-4o-2024-08-06"),
-        ("window", "gpt-4o-mini-2024-07-18"),
-        ("window", "gpt-4o-mini-2024-07-18"),
+        ("compare", "gpt-4o-2024-08-06"),
+        ("compare", "gpt-4o-mini-2024-07-18"),
+        ("compare", "gpt-4o-mini-2024-07-18"),
     ]
     assert session.spend.session.requests == 3
 
@@ -248,7 +255,8 @@ def test_stop_stops_every_column_and_keeps_what_arrived(
     data_dir: Path,
     open_session: Callable[..., GuiSession],
 ) -> None:
-    """Stop (or Esc) ends all answers at once; each keeps its text, marked as stopped."""
+    """Stop (or Esc) ends all answers at once; each keeps its text, marked as stopped, and is
+    paid for with an estimate of what arrived (the server sends no usage for a stopped one)."""
     with SimulatorServer(chunk_delay=0.05, answer_words=400) as slow:
         session = start(open_session, run, data_dir, slow)
         compare = open_compare(qtbot, session, "Tell me a long story")
@@ -266,7 +274,13 @@ def test_stop_stops_every_column_and_keeps_what_arrived(
     for column in compare.columns:
         assert column.view.rendered_text().rstrip().endswith("Stopped.")
         assert not column.continue_button.isEnabled()
+        assert column.usage_label.text().endswith("(estimated)")
     assert compare.send_button.isEnabled()
+    assert sorted(ledger_rows(data_dir, estimated=True)) == [
+        ("compare", "gpt-4o-2024-08-06", "True"),
+        ("compare", "gpt-4o-mini-2024-07-18", "True"),
+    ]
+    assert session.spend.session.requests == 2
 
 
 def test_every_control_of_the_compare_window_has_an_accessible_name(
@@ -320,3 +334,37 @@ def test_with_a_hard_budget_limit_the_comparison_asks_first_and_cancel_sends_not
     run(scenario())
     assert len(simulator.requests) == before
     assert compare.comparison is None
+
+
+def test_with_a_hard_budget_limit_send_anyway_sends_every_column_after_one_question(
+    qtbot: QtBot,
+    run: Runner[Any],
+    data_dir: Path,
+    open_session: Callable[..., GuiSession],
+    simulator: SimulatorServer,
+) -> None:
+    """One question covers the whole comparison: after Send anyway both columns answer
+    without asking again."""
+    context = make_context(data_dir, environ={"OPENAI_API_KEY": TEST_KEY})
+    context.settings_store.update(monthly_budget_usd="10", budget_hard_limit=True)
+    context.usage_ledger().record("gpt-4o", Usage(prompt_tokens=3_999_990), Source.CLI)
+    session = start(open_session, run, data_dir, simulator, context)
+    before = len(simulator.requests)
+    compare = open_compare(qtbot, session, "Which is cheaper?")
+
+    async def scenario() -> None:
+        compare.send_button.click()
+        await wait_until(lambda: session.budget.question is not None, "the budget question")
+        box = session.budget.question
+        assert box is not None
+        send = next(b for b in box.buttons() if b.text() == SEND_ANYWAY)
+        qtbot.mouseClick(send, Qt.MouseButton.LeftButton)
+        # A second question would hold a column up until this wait gives up.
+        await all_answered(compare)
+
+    run(scenario())
+    assert len(simulator.requests) == before + 2
+    assert session.budget.question is None
+    for column in compare.columns:
+        assert "(simulated)" in column.view.last_reply_text()
+        assert column.continue_button.isEnabled()
