@@ -13,38 +13,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import logging
 import signal
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
-import qasync
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.core.catalog import CATALOG
-from app.core.client import ChatClient, ConnectionConfig
+from app.core.client import ChatClient
 from app.core.compare import CompareRequest
-from app.core.connection import MissingApiKey
 from app.core.messages import ChatMessage
-from app.core.model_list_cache import ModelListCache, refresh_model_list
 from app.core.params import ChatParams
-from app.core.problems import UserFacingError
+from app.core.reply import Reply
 from app.core.resources import resource_path
-from app.core.secrets import SecretStoreUnavailable
-from app.core.settings import SettingsChange
+from app.core.settings import CONNECTION_FIELDS, SettingsChange
 from app.core.store.database import DatabaseTooNew
 from app.core.store.history import History
-from app.core.store.ledger import UsageLedger
 from app.core.store.records import StoredConversation
-from app.core.timed_stream import TimedReply
 from app.platform.single_instance import (
     QUICK_ASK,
     SHOW,
@@ -54,26 +45,24 @@ from app.platform.single_instance import (
 )
 from app.ui.chat.controller import ChatController
 from app.ui.compare.window import CompareWindow
+from app.ui.connection import Connection
 from app.ui.conversations.controller import ConversationBrowser
+from app.ui.event_loop import EventLoop
 from app.ui.import_hook import drop_feature_import_hook
 from app.ui.main_window import MainWindow
 from app.ui.quick_ask.launcher import Companion
-from app.ui.settings.dialog import CONNECTION_FIELDS, SettingsDialog
+from app.ui.settings.dialog import SettingsDialog
 from app.ui.tasks import report_bug
 from app.ui.usage.budget_guard import BudgetGuard
 from app.ui.usage.spend_tracker import SpendTracker
 from app.ui.usage.window import UsageWindow
 from app.ui.widgets.status_bar import ConnectionState
 from app.ui.widgets.theme import ThemeController
-from app.wiring import AppContext, demo_simulator
-
-if TYPE_CHECKING:
-    from app.simulator import SimulatorServer
+from app.wiring import AppContext
 
 log = logging.getLogger(__name__)
 
 EXIT_AFTER_SHOWN_ENV = "CHATDESK_EXIT_AFTER_SHOWN"
-DEMO_WHERE = "built-in simulator"
 _COMPARE_MESSAGE_MS = 8000
 # How long to wait for the window system to map the window before going on regardless.
 _EXPOSE_WAIT_S = 2.0
@@ -129,10 +118,8 @@ def run_gui(
 
 def run_event_loop(app: QApplication, main: Coroutine[Any, Any, int]) -> int:
     """Run `main` on a qasync loop driving `app`'s Qt event loop."""
-    if sys.version_info >= (3, 12):
-        return asyncio.run(main, loop_factory=lambda: qasync.QEventLoop(app))
-    result: int = qasync.run(main)
-    return result
+    with asyncio.Runner(loop_factory=lambda: EventLoop(app)) as runner:
+        return runner.run(main)
 
 
 @contextlib.contextmanager
@@ -172,7 +159,8 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 class GuiSession:
-    """Everything one run of the windowed app builds, from the window to the client."""
+    """Everything one run of the windowed app builds and wires: the window, its controllers and
+    the connection that holds the client."""
 
     def __init__(
         self,
@@ -189,26 +177,13 @@ class GuiSession:
         self._context = context
         self._theme = theme
         self._quick_ask = quick_ask
-        self._ledger: UsageLedger | None = None
         self._settings_dialog: SettingsDialog | None = None
         self._usage_window: UsageWindow | None = None
         self._compare_window: CompareWindow | None = None
-        self._reconnect_task: asyncio.Task[None] | None = None
-        self._simulator: SimulatorServer | None = None
-        self._demo = demo
-        self._base_url = base_url
         self._exit_after_shown = exit_after_shown
         self._clock = clock
         self._started = clock()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._client: ChatClient | None = None
-        # The simulator is started in a worker thread; the lock keeps shutdown from racing it.
-        self._resources = contextlib.ExitStack()
-        self._resources_lock = threading.Lock()
-        self._closing = False
-        self._demo_started = False
-        self._model_cache = ModelListCache.in_cache_dir(context.paths.cache_dir)
-        self._model_listing: asyncio.Task[None] | None = None
         settings = context.settings
         self.window = MainWindow(
             CATALOG,
@@ -236,6 +211,19 @@ class GuiSession:
         self.controller.conversation_saved.connect(self.on_history_conversation_saved)
         self.controller.history_write_failed.connect(self.on_history_write_failed)
         self.window.bind(self.controller)
+        # The one holder of the client: the window's chat, quick ask and Compare all follow it.
+        self.connection = Connection(
+            context,
+            self.window,
+            self.spend,
+            track=self.track,
+            streaming=lambda: self.controller.task,
+            elapsed_ms=self._elapsed_ms,
+            demo=demo,
+            base_url=base_url,
+            parent=self.window,
+        )
+        self.connection.client_changed.connect(self.on_connection_client_changed)
         self.browser = (
             ConversationBrowser(
                 history=self.history,
@@ -243,6 +231,7 @@ class GuiSession:
                 sidebar=self.window.sidebar,
                 banner=self.window.banner,
                 track=self.track,
+                ledger=context.usage_ledger,
                 parent=self.window,
             )
             if self.history is not None
@@ -251,7 +240,6 @@ class GuiSession:
         if self.history is None:
             self.window.sidebar.setEnabled(False)
         self.window.set_exporter(self.stored_conversation)
-        self.window.demo_requested.connect(self.on_window_demo_requested)
         self.window.settings_requested.connect(self.on_window_settings_requested)
         self.window.usage_requested.connect(self.on_window_usage_requested)
         self.window.conversation_actions.compare_requested.connect(self.on_window_compare_requested)
@@ -265,7 +253,7 @@ class GuiSession:
             hotkey=context.hotkey_backend(),
             tray_available=context.tray_available(),
             quick_ask_command=context.quick_ask_command(),
-            client=lambda: self._client,
+            client=lambda: self.connection.client,
             background=self.controller.background,
             history=context.history,
             spend=self.spend,
@@ -281,7 +269,12 @@ class GuiSession:
 
     @property
     def client(self) -> ChatClient | None:
-        return self._client
+        return self.connection.client
+
+    @property
+    def _client(self) -> ChatClient | None:
+        # The Compare window's wiring still reads the client by this name.
+        return self.connection.client
 
     @property
     def settings_dialog(self) -> SettingsDialog | None:
@@ -331,49 +324,10 @@ class GuiSession:
 
     async def connect(self) -> None:
         """Connect as asked: the demo simulator, or the configured server with its key."""
-        if self._demo:
-            await self.start_demo()
-            return
-        loop = asyncio.get_running_loop()
-        # Finding the key may talk to the keyring over D-Bus: not on the GUI thread.
-        resolve = functools.partial(self._context.connection, base_url_override=self._base_url)
-        try:
-            config = await loop.run_in_executor(None, resolve)
-        except MissingApiKey as missing:
-            self._welcome(missing)
-            return
-        except SecretStoreUnavailable as unavailable:
-            # No key in the environment and no keyring to hold one: as good as no key.
-            no_key = UserFacingError("No API key", unavailable.remedy)
-            self._welcome(no_key, note=f"{unavailable.headline}. {unavailable.remedy}")
-            return
-        except UserFacingError as problem:
-            self.window.banner.show_problem(problem.headline, problem.remedy)
-            self.window.status.show_connection(ConnectionState.FAILED)
-            self.controller.set_client(None, missing=problem)
-            return
-        await self._use(config, urlsplit(config.base_url).netloc or config.base_url)
+        await self.connection.start()
 
-    def _welcome(self, missing: UserFacingError, note: str = "") -> None:
-        self.window.show_welcome(missing.headline, note)
-        self.window.status.show_connection(ConnectionState.NO_KEY)
-        self.controller.set_client(None, missing=missing)
-
-    async def start_demo(self) -> None:
-        """Start the built-in simulator and chat with it."""
-        if self._demo_started:
-            return
-        self._demo_started = True
-        self.window.welcome.demo_button.setEnabled(False)
-        self.window.status.show_connection(ConnectionState.STARTING)
-        loop = asyncio.get_running_loop()
-        server = await loop.run_in_executor(None, self._start_simulator)
-        if server is None:
-            return
-        config = self._context.connection(base_url_override=server.base_url, demo=True)
-        self.window.set_subtitle("Demo")
-        self.window.show_chat()
-        await self._use(config, DEMO_WHERE)
+    def on_connection_client_changed(self, client: ChatClient | None) -> None:
+        self.controller.set_client(client, missing=self.connection.problem)
 
     def stored_conversation(self) -> StoredConversation | None:
         """The open conversation as the history holds it (None before its first message)."""
@@ -405,21 +359,19 @@ class GuiSession:
             self.window.sidebar.refresh()
             self.browser.open(conversation_id)
 
-    def on_window_demo_requested(self) -> None:
-        self.track(self.start_demo())
-
     def on_window_settings_requested(self, field: str) -> None:
         if self._settings_dialog is None:
             self._settings_dialog = SettingsDialog(
                 self._context.settings_store,
                 self._context.key_resolver(),
+                tester=self.connection.test_connection,
                 models=CATALOG,
-                session_base_url=self._base_url or self._context.environ.get("OPENAI_BASE_URL"),
+                session_base_url=self.connection.session_base_url,
                 registry=self._context.secrets,
                 track=self.track,
                 parent=self.window,
             )
-            self._settings_dialog.key_changed.connect(self.on_settings_dialog_key_changed)
+            self._settings_dialog.key_changed.connect(self.connection.request_reconnect)
             self.companion.attach_settings(self._settings_dialog.show_hotkey_status)
         self._settings_dialog.open_at(field)
 
@@ -436,7 +388,8 @@ class GuiSession:
         if self._compare_window is None:
             self._compare_window = CompareWindow(
                 client=lambda: self._client,
-                record_usage=self.spend.add,
+                ledger=lambda: self.spend.ledger,
+                on_settled=self.spend.on_turn_settled,
                 budget=self.budget,
                 background=self.controller.background,
                 parent=self.window,
@@ -450,7 +403,7 @@ class GuiSession:
         self._compare_window.open_for(request, window.model_combo.server_models)
 
     def on_compare_window_continue_chosen(
-        self, message: ChatMessage, reply: TimedReply, params: ChatParams
+        self, message: ChatMessage, reply: Reply, params: ChatParams
     ) -> None:
         if not self.controller.adopt_exchange(message, reply, params):
             self.window.status.showMessage(
@@ -461,9 +414,6 @@ class GuiSession:
         if self._compare_window is not None:
             self._compare_window.close()
         self.window.activateWindow()
-
-    def on_settings_dialog_key_changed(self) -> None:
-        self.request_reconnect()
 
     def on_settings_changed(self, change: SettingsChange) -> None:
         new = change.new
@@ -477,98 +427,7 @@ class GuiSession:
         if "image_detail" in change.changed:
             self.window.image_area.default_detail = new.image_detail
         if change.changed & CONNECTION_FIELDS:
-            self.request_reconnect()
-
-    def request_reconnect(self) -> None:
-        """Connect again with the current key and settings; a newer request replaces an older."""
-        if self._reconnect_task is not None:
-            self._reconnect_task.cancel()
-        self._reconnect_task = self.track(self.reconnect())
-
-    async def reconnect(self) -> None:
-        """Leave the demo, if on it, and connect to the configured server with its key."""
-        previous = self._client
-        self._demo = False
-        if self._demo_started:
-            self._demo_started = False
-            self.window.set_subtitle("")
-            self.window.welcome.demo_button.setEnabled(True)
-        self.window.banner.clear_problem()
-        self.window.status.show_connection(ConnectionState.STARTING)
-        await self.connect()
-        if previous is not None and self._client is previous:
-            # Nothing replaced it (no key any more, or a bad setting): it must not be used.
-            self._client = None
-            self.track(self._close_when_idle(previous))
-
-    async def _use(self, config: ConnectionConfig, where: str) -> None:
-        previous, self._client = self._client, ChatClient(config)
-        self.controller.set_client(self._client)
-        if self._model_listing is not None:
-            # The old client is about to close; its list is of no use any more.
-            self._model_listing.cancel()
-        self._model_listing = self.track(self._offer_server_models(self._client))
-        self.track(self._account_spending(billed=not self._demo_started))
-        if self.window.pages.currentWidget() is self.window.welcome:
-            self.window.show_chat()
-        if previous is not None:
-            # A reply still streaming through the old client is allowed to finish.
-            self.track(self._close_when_idle(previous))
-        await self._client.warm_up()
-        log.info("SDK ready after %.0f ms", self._elapsed_ms())
-        self.window.status.show_connection(ConnectionState.READY, where)
-        # The SDK's and Qt's long-lived objects never become garbage: moving them out of the
-        # collector's reach keeps its full passes (27–40 ms pauses seen mid-stream) short.
-        gc.collect()
-        gc.freeze()
-        # Neither the token encoding (~0.3 s, ~45 MB) nor Pillow (~0.1 s, ~10 MB) is preloaded:
-        # they load on the first estimate or the first image, which keeps an idle window small
-        # (a first dropped 20 MB photo is still ready in about a quarter of a second).
-
-    async def _offer_server_models(self, client: ChatClient) -> None:
-        """Offer the server's own models in the picker: the cached list at once, then the live one.
-
-        A server that cannot list its models keeps the catalog's; that is logged, not shown.
-        """
-        loop = asyncio.get_running_loop()
-        base_url = client.config.base_url
-        # The demo's simulator gets a new port every run: nothing worth caching.
-        cache = None if self._demo_started else self._model_cache
-        if cache is not None:
-            cached = await loop.run_in_executor(None, cache.load, base_url)
-            if cached and client is self._client:
-                self.window.model_combo.set_server_models(cached)
-        models = await refresh_model_list(
-            client.list_models,
-            cache,
-            base_url,
-            run_blocking=functools.partial(loop.run_in_executor, None),
-        )
-        if models is not None and client is self._client:
-            self.window.model_combo.set_server_models(models)
-
-    async def _close_when_idle(self, client: ChatClient) -> None:
-        try:
-            task = self.controller.task
-            if task is not None and not task.done():
-                await asyncio.wait({task})
-        finally:
-            await client.aclose()
-
-    async def _account_spending(self, *, billed: bool) -> None:
-        """Count replies into the usage ledger, except the demo's, and show today's totals."""
-        if not billed:
-            self.spend.use_ledger(None, billed=False)
-            return
-        if self._ledger is None:
-            try:
-                self._ledger = await asyncio.get_running_loop().run_in_executor(
-                    None, self._context.usage_ledger
-                )
-            except (sqlite3.Error, DatabaseTooNew) as exc:
-                log.warning("usage ledger unavailable, totals cover this session only: %s", exc)
-        self.spend.use_ledger(self._ledger)
-        await self.spend.refresh()
+            self.connection.request_reconnect()
 
     def track(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `coroutine` as a task that is kept until it ends; its bugs reach the excepthook."""
@@ -588,10 +447,7 @@ class GuiSession:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-        await asyncio.get_running_loop().run_in_executor(None, self._close_resources)
+        await self.connection.close()
 
     def report_bug(self, exc_info: ExcInfo) -> None:
         """Show an unhandled exception in the banner, without interrupting the user."""
@@ -601,20 +457,6 @@ class GuiSession:
             f"Something went wrong inside Chatdesk ({type(exc).__name__})",
             f"Your conversation is kept. The details are in {log_file}; please report them.",
         )
-
-    def _start_simulator(self) -> SimulatorServer | None:
-        with self._resources_lock:
-            if self._closing:
-                return None
-            # After leaving the demo for a real server, going back reuses the simulator.
-            if self._simulator is None:
-                self._simulator = self._resources.enter_context(demo_simulator(enabled=True))
-        return self._simulator
-
-    def _close_resources(self) -> None:
-        with self._resources_lock:
-            self._closing = True
-            self._resources.close()
 
     async def _until_exposed(self) -> None:
         handle = self.window.windowHandle()

@@ -231,8 +231,17 @@ class Turn:
                 # Stopped again while counting (a quit): store the reply all the same.
                 log.warning("stopped while estimating a reply's usage: not recorded")
                 stopped_again = True
-        if reply.usage is not None:
-            self._record(reply.billed_model, reply.usage)
+        if reply.usage is not None and not stopped_again:
+            try:
+                # In a worker thread: another process writing the database can hold the lock.
+                await asyncio.shield(
+                    asyncio.get_running_loop().run_in_executor(
+                        None, self._record, reply.billed_model, reply.usage
+                    )
+                )
+            except asyncio.CancelledError:
+                # Stopped again meanwhile: the row is still written, in its thread.
+                stopped_again = True
         if saved is not None and recorder is not None:
             state, note = reply.ending()
             saved.finish_reply(

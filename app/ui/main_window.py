@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -42,6 +43,29 @@ from app.ui.widgets.error_banner import ErrorBanner
 from app.ui.widgets.status_bar import StatusBar
 
 APP_TITLE = "Chatdesk"
+
+
+@dataclass(frozen=True)
+class WindowAction:
+    """One of the window's commands: its name, what it does, its keys and what it triggers."""
+
+    name: str
+    text: str
+    shortcut: str | QKeySequence.StandardKey
+    # The MainWindow signal (without arguments) or slot the command triggers.
+    handler: str
+
+
+# The window's commands and their keys, declared once: the actions, their shortcuts, and the
+# tooltips that mention the keys all come from this table.
+WINDOW_ACTIONS = (
+    WindowAction("stop", "Stop the reply", "Esc", "stop_requested"),
+    WindowAction("focus_composer", "Go to the message", "Ctrl+L", "focus_composer"),
+    WindowAction("new_chat", "New chat", QKeySequence.StandardKey.New, "new_chat_requested"),
+    # Spelled out: QKeySequence.Preferences is empty on Windows and most Linux desktops.
+    WindowAction("settings", "Settings…", "Ctrl+,", "on_settings_button_clicked"),
+    WindowAction("usage", "Usage…", "Ctrl+Shift+U", "usage_requested"),
+)
 
 
 class WelcomePanel(QWidget):
@@ -133,6 +157,9 @@ class MainWindow(QMainWindow):
     settings_requested = Signal(str)
     # The Usage window was asked for (its button, Ctrl+Shift+U, or a click on the spend).
     usage_requested = Signal()
+    # The Stop and New chat commands from the keyboard (`bind` hands them to the controller).
+    stop_requested = Signal()
+    new_chat_requested = Signal()
 
     def __init__(
         self,
@@ -149,6 +176,7 @@ class MainWindow(QMainWindow):
         self.resize(1120, 740)
         self.setMinimumSize(480, 400)
         self._controller: ChatController | None = None
+        self.window_actions = self._add_actions()
 
         # The catalog's models, then the server's (`model_combo.set_server_models`).
         self.model_combo = ModelPicker(models, current_model, self)
@@ -157,12 +185,16 @@ class MainWindow(QMainWindow):
         self.settings_button = QPushButton("Settings", self)
         self.settings_button.setObjectName("settingsButton")
         self.settings_button.setAccessibleName("Settings")
-        self.settings_button.setToolTip("API key, server, theme and more (Ctrl+,)")
+        self.settings_button.setToolTip(
+            f"API key, server, theme and more ({self._keys('settings')})"
+        )
         self.settings_button.clicked.connect(self.on_settings_button_clicked)
         self.usage_button = QPushButton("Usage", self)
         self.usage_button.setObjectName("usageButton")
         self.usage_button.setAccessibleName("Usage")
-        self.usage_button.setToolTip("Spend per day and model, and the budget (Ctrl+Shift+U)")
+        self.usage_button.setToolTip(
+            f"Spend per day and model, and the budget ({self._keys('usage')})"
+        )
         self.usage_button.clicked.connect(self.usage_requested)
 
         self.parameter_dock = ParameterDock(self)
@@ -184,7 +216,7 @@ class MainWindow(QMainWindow):
         self.banner = ErrorBanner(self)
         self.sidebar = Sidebar(self)
         self.new_chat_button = self.sidebar.new_chat_button
-        self.new_chat_button.setToolTip("Start an empty conversation (Ctrl+N)")
+        self.new_chat_button.setToolTip(f"Start an empty conversation ({self._keys('new_chat')})")
         self.chat_view = ChatView(self)
         self.welcome = WelcomePanel(self)
         self.welcome.demo_requested.connect(self.demo_requested)
@@ -210,7 +242,7 @@ class MainWindow(QMainWindow):
         self.stop_button = QPushButton("Stop", self)
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setAccessibleName("Stop")
-        self.stop_button.setToolTip("Stop the reply, keeping what arrived (Esc)")
+        self.stop_button.setToolTip(f"Stop the reply, keeping what arrived ({self._keys('stop')})")
         self.stop_button.setEnabled(False)
         for button in (self.send_button, self.stop_button):
             button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -225,19 +257,28 @@ class MainWindow(QMainWindow):
         self.conversation_button = self.conversation_actions.button
         self._lay_out(model_label)
 
-        self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        self.focus_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
-        self.focus_shortcut.activated.connect(self.on_focus_shortcut_activated)
-        self.new_chat_shortcut = QShortcut(QKeySequence.StandardKey.New, self)
-        # Spelled out: QKeySequence.Preferences is empty on Windows and most Linux desktops.
-        self.settings_shortcut = QShortcut(QKeySequence("Ctrl+,"), self)
-        self.settings_shortcut.activated.connect(self.on_settings_button_clicked)
-        self.usage_shortcut = QShortcut(QKeySequence("Ctrl+Shift+U"), self)
-        self.usage_shortcut.activated.connect(self.usage_requested)
         self.spend_clicks = ClickWatcher(self.status.totals_label)
         self.spend_clicks.clicked.connect(self.usage_requested)
         self._set_tab_order()
         self.composer.setFocus()
+
+    def _add_actions(self) -> dict[str, QAction]:
+        actions: dict[str, QAction] = {}
+        for command in WINDOW_ACTIONS:
+            action = QAction(command.text, self)
+            action.setObjectName(f"{command.name}Action")
+            action.setShortcut(QKeySequence(command.shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(getattr(self, command.handler))
+            # Part of the window, so its keys work anywhere in it with no menu open.
+            self.addAction(action)
+            actions[command.name] = action
+        return actions
+
+    def _keys(self, name: str) -> str:
+        """The keys of command `name`, as this platform writes them (for tooltips)."""
+        shortcut = self.window_actions[name].shortcut()
+        return shortcut.toString(QKeySequence.SequenceFormat.NativeText)
 
     def _set_tab_order(self) -> None:
         # From writing to sending first, then the controls above the conversation, then the
@@ -320,9 +361,9 @@ class MainWindow(QMainWindow):
         self._controller = controller
         self.send_button.clicked.connect(controller.on_composer_submitted)
         self.stop_button.clicked.connect(controller.stop)
-        self.stop_shortcut.activated.connect(controller.stop)
+        self.stop_requested.connect(controller.stop)
         self.new_chat_button.clicked.connect(controller.new_chat)
-        self.new_chat_shortcut.activated.connect(controller.new_chat)
+        self.new_chat_requested.connect(controller.new_chat)
         self.model_combo.currentTextChanged.connect(controller.set_model)
         controller.reply_started.connect(self.on_controller_reply_started)
         controller.reply_ended.connect(self.on_controller_reply_ended)
@@ -377,7 +418,7 @@ class MainWindow(QMainWindow):
             controller.params, controller.system_prompt, lookup(controller.model)
         )
 
-    def on_focus_shortcut_activated(self) -> None:
+    def focus_composer(self) -> None:
         self.composer.setFocus()
 
     def on_settings_button_clicked(self) -> None:

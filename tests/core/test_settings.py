@@ -6,7 +6,9 @@ import errno
 import json
 import os
 import stat
+import typing
 from dataclasses import fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from app.core.catalog import DEFAULT_MODEL
 from app.core.messages import Detail
 from app.core.problems import UserFacingError
 from app.core.settings import (
+    CONNECTION_FIELDS,
     InvalidSetting,
     SendShortcut,
     Settings,
@@ -23,6 +26,9 @@ from app.core.settings import (
     SettingsSaveError,
     SettingsStore,
     Theme,
+    Widget,
+    dialog_settings,
+    setting_info,
 )
 
 KEY = "sk-proj-" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3v"
@@ -57,6 +63,25 @@ def test_every_setting_has_a_type_default_label_and_doc() -> None:
     for f in fields(Settings):
         label, doc = Settings.describe(f.name)
         assert f.type and label and len(doc) > 20, f.name
+
+
+def test_every_setting_in_the_dialog_declares_a_widget_its_type_fits() -> None:
+    """Yes/no settings are check boxes, enum settings offer every member, each has a caption."""
+    types = typing.get_type_hints(Settings)
+    groups = dialog_settings()
+    assert all(groups.values())
+    for info in (info for infos in groups.values() for info in infos):
+        kind = types[info.name]
+        assert info.caption and info.name == setting_info(info.name).name, info.name
+        assert (info.widget is Widget.CHECK) == (kind is bool), info.name
+        if isinstance(kind, type) and issubclass(kind, StrEnum):
+            assert info.widget is Widget.CHOICE, info.name
+            assert [value for value, _ in info.choices] == list(kind), info.name
+
+
+def test_the_connection_group_holds_what_a_client_is_built_from() -> None:
+    """Changing one of these needs a new client; a connection test sends them."""
+    assert frozenset({"base_url", "organization", "project"}) == CONNECTION_FIELDS
 
 
 def test_no_setting_can_hold_an_api_key() -> None:

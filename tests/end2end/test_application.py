@@ -113,6 +113,31 @@ def test_without_a_key_the_window_welcomes_and_try_the_demo_switches_to_the_simu
     assert session.client is None
 
 
+def test_the_connection_announces_no_client_then_the_demo_client(
+    qtbot: QtBot, run: Runner[Any], data_dir: Path
+) -> None:
+    """Without a key `client_changed` says None, with the reason; the demo then brings a client."""
+    session = GuiSession(keyless_context(data_dir))
+    qtbot.addWidget(session.window)
+    session.window.show()
+    changes: list[object] = []
+    session.connection.client_changed.connect(changes.append)
+
+    async def scenario() -> None:
+        await session.connect()
+        assert changes == [None]
+        assert session.connection.problem is not None
+        assert session.connection.problem.headline == "No API key"
+        await session.connection.start_demo()
+        assert changes == [None, session.client]
+        assert session.connection.problem is None
+        await session.shutdown()
+
+    run(scenario())
+
+    assert session.client is None
+
+
 def test_a_bug_in_a_task_reaches_the_banner_through_the_excepthook(
     qtbot: QtBot, run: Runner[Any], data_dir: Path
 ) -> None:

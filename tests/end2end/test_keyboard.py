@@ -122,6 +122,28 @@ def test_ctrl_enter_setting_is_honoured_by_the_open_window_at_once(
     ]
 
 
+def test_the_window_commands_keep_their_keys_and_the_buttons_name_them(
+    data_dir: Path, open_session: Callable[..., GuiSession]
+) -> None:
+    """Esc, Ctrl+L, Ctrl+N, Ctrl+, and Ctrl+Shift+U, from the one table; tooltips say the keys."""
+    window = open_session(make_context(data_dir)).window
+
+    keys = {name: action.shortcut().toString() for name, action in window.window_actions.items()}
+
+    assert keys == {
+        "stop": "Esc",
+        "focus_composer": "Ctrl+L",
+        "new_chat": "Ctrl+N",
+        "settings": "Ctrl+,",
+        "usage": "Ctrl+Shift+U",
+    }
+    assert all(action in window.actions() for action in window.window_actions.values())
+    assert window.stop_button.toolTip().endswith("(Esc)")
+    assert window.new_chat_button.toolTip().endswith("(Ctrl+N)")
+    assert window.settings_button.toolTip().endswith("(Ctrl+,)")
+    assert window.usage_button.toolTip().endswith("(Ctrl+Shift+U)")
+
+
 def test_every_focusable_control_in_the_window_has_an_accessible_name(
     run: Runner[Any], data_dir: Path, open_session: Callable[..., GuiSession]
 ) -> None:

@@ -1,59 +1,43 @@
-"""The settings dialog's quick-ask fields: the hotkey, the quick-ask model, keeping to the tray."""
+"""The settings dialog's quick-ask group: its generated fields by name, and the hotkey's status.
+
+The fields themselves (the hotkey, the quick-ask model, keeping to the tray) are generated from
+the settings' metadata like every other; what is written by hand here is the note under the
+hotkey saying whether a global hotkey works on this desktop, and what to bind where it cannot.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Mapping
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QFormLayout, QWidget
 
-from app.core.settings import Settings
-
-QUICK_ASK_FIELDS = ("hotkey", "quick_ask_model", "close_to_tray")
+from app.ui.settings.fields import (
+    CheckField,
+    LineField,
+    ModelField,
+    NoteLabel,
+    Notes,
+    SettingWidget,
+)
+from app.ui.widgets.theme import Tone
 
 
 class QuickAskFields:
-    """The fields' widgets (children of the dialog), filled from and read into settings."""
+    """The group's widgets (children of the dialog), under the names its callers use."""
 
-    def __init__(
-        self,
-        dialog: QWidget,
-        models: Iterable[str],
-        describe: Callable[[QWidget, str], None],
-    ) -> None:
-        self.hotkey_edit = QLineEdit(dialog)
-        self.hotkey_edit.setObjectName("hotkeyEdit")
-        self.hotkey_edit.setClearButtonEnabled(True)
-        self.hotkey_edit.setPlaceholderText("e.g. ctrl+alt+space (empty: no global hotkey)")
-        describe(self.hotkey_edit, "hotkey")
-        self.model_combo = QComboBox(dialog)
-        self.model_combo.setObjectName("quickAskModelCombo")
-        self.model_combo.setEditable(True)
-        self.model_combo.addItems(list(models))
-        describe(self.model_combo, "quick_ask_model")
-        model_edit = self.model_combo.lineEdit()
-        if model_edit is not None:
-            # The editable part is what takes the focus: screen readers name it too.
-            model_edit.setAccessibleName(self.model_combo.accessibleName())
-        self.close_to_tray_check = QCheckBox(Settings.describe("close_to_tray")[0], dialog)
-        self.close_to_tray_check.setObjectName("closeToTrayCheck")
-        describe(self.close_to_tray_check, "close_to_tray")
+    def __init__(self, dialog: QWidget, fields: Mapping[str, SettingWidget], notes: Notes) -> None:
+        hotkey, model, tray = fields["hotkey"], fields["quick_ask_model"], fields["close_to_tray"]
+        assert isinstance(hotkey, LineField)
+        assert isinstance(model, ModelField)
+        assert isinstance(tray, CheckField)
+        self.hotkey_edit, self.model_combo, self.close_to_tray_check = hotkey, model, tray
+        self._notes = notes
+        self.hotkey_status_label = NoteLabel(dialog, "hotkeyStatusLabel", "Hotkey status")
 
-    @property
-    def widgets(self) -> list[QWidget]:
-        """In tab order."""
-        return [self.hotkey_edit, self.model_combo, self.close_to_tray_check]
+    def add_hotkey_status(self, form: QFormLayout) -> None:
+        """The hotkey's status, under its field."""
+        self._notes.add(form, self.hotkey_status_label)
 
-    def load(self, settings: Settings) -> None:
-        self.hotkey_edit.setText(settings.hotkey)
-        if self.model_combo.findText(settings.quick_ask_model) < 0:
-            self.model_combo.insertItem(0, settings.quick_ask_model)
-        self.model_combo.setCurrentText(settings.quick_ask_model)
-        self.close_to_tray_check.setChecked(settings.close_to_tray)
-
-    def values(self) -> dict[str, object]:
-        """The raw values, for the dialog to check and save with the others."""
-        return {
-            "hotkey": self.hotkey_edit.text(),
-            "quick_ask_model": self.model_combo.currentText(),
-            "close_to_tray": self.close_to_tray_check.isChecked(),
-        }
+    def show_hotkey_status(self, text: str, tone: Tone = Tone.NORMAL) -> None:
+        """Say whether the global hotkey works here, and what to do where it does not."""
+        self._notes.say(self.hotkey_status_label, text, tone)

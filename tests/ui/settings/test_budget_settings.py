@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from app.core.redact import SecretRegistry
 from app.core.secrets import KeyResolver
 from app.core.settings import SettingsStore
+from app.ui.connection import list_models_at
 from app.ui.settings.dialog import SettingsDialog
 from tests.support.gui_session import MemorySecretStore, settle
 from tests.support.qt import Runner
@@ -25,7 +26,7 @@ def store(data_dir: Path) -> SettingsStore:
 @pytest.fixture
 def dialog(qtbot: QtBot, run: Runner[Any], store: SettingsStore) -> SettingsDialog:
     keys = KeyResolver(MemorySecretStore(), {}, SecretRegistry())
-    opened = SettingsDialog(store, keys, models=["gpt-4o-mini"])
+    opened = SettingsDialog(store, keys, tester=list_models_at, models=["gpt-4o-mini"])
     qtbot.addWidget(opened)
     opened.open_at("monthly_budget_usd")
     qtbot.waitExposed(opened)

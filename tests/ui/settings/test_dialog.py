@@ -33,6 +33,7 @@ from app.core.secrets import (
 from app.core.settings import SettingsStore
 from app.platform.keyring_store import KeyringSecretStore, NullSecretStore
 from app.simulator import SimulatorServer
+from app.ui.connection import list_models_at
 from app.ui.settings.dialog import SettingsDialog
 from app.ui.widgets.theme import TONE_PROPERTY
 from tests.platform.conftest import (  # noqa: F401
@@ -73,7 +74,9 @@ def make_dialog(qtbot: QtBot, data_dir: Path, run: Runner[Any]) -> Iterator[Call
         secret_store = store if store is not None else MemorySecretStore()
         settings = SettingsStore(data_dir / "settings.json")
         keys = KeyResolver(secret_store, dict(environ or {}), SecretRegistry())
-        dialog = SettingsDialog(settings, keys, models=["gpt-4o-mini", "gpt-4o"])
+        dialog = SettingsDialog(
+            settings, keys, tester=list_models_at, models=["gpt-4o-mini", "gpt-4o"]
+        )
         qtbot.addWidget(dialog)
         dialog.open_at("api_key")
         qtbot.waitExposed(dialog)
@@ -411,6 +414,37 @@ def test_changing_the_project_reconnects_the_window_client(
     assert second.project == "proj_reconnected"
     assert second.api_key == "sk-test-environment-key"
     assert second.base_url == simulator.base_url
+
+
+def test_test_connection_in_the_window_leaves_the_window_client_alone(
+    run: Runner[Any],
+    data_dir: Path,
+    open_session: Callable[..., GuiSession],
+    simulator: SimulatorServer,
+) -> None:
+    """The session's Test connection lists models through a client of its own, then closes it."""
+    context = make_context(data_dir, environ={ENV_VAR: "sk-test-environment-key"})
+    context.settings_store.update(base_url=simulator.base_url)
+    session = open_session(context)
+    changes: list[object] = []
+
+    async def scenario() -> None:
+        await session.connect()
+        await wait_until(lambda: is_ready(session), "the connection")
+        session.connection.client_changed.connect(changes.append)
+        first = session.client
+        session.on_window_settings_requested("")
+        dialog = session.settings_dialog
+        assert dialog is not None
+        await settle(dialog)
+        assert await dialog.test_connection()
+        assert session.client is first
+        assert dialog.test_result_label.text().startswith("Connection OK")
+        await session.shutdown()
+
+    run(scenario())
+
+    assert changes == []
 
 
 def test_deleting_the_key_in_use_reconnects_without_it(
