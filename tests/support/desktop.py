@@ -204,27 +204,43 @@ def _wait_until_accepting(display: str) -> None:
             time.sleep(0.05)
 
 
-def start_tray(desktop: Desktop) -> str:
-    """Start trayer (a real system tray) on `desktop`; its panel window's id."""
+def start_tray(desktop: Desktop, *, attempts: int = 3) -> str:
+    """Start trayer (a real system tray) on `desktop`; its panel window's id.
+
+    Now and then trayer exits at start on a fresh Xvfb, or never maps its panel; the tray is
+    the test's scaffolding, not what it tests, so a tray that did not come up is started again.
+    """
     require_tools("trayer")
-    desktop.start(
-        [
-            "trayer",
-            "--edge",
-            "top",
-            "--align",
-            "right",
-            "--widthtype",
-            "request",
-            "--height",
-            "32",
-            "--SetDockType",
-            "true",
-            "--transparent",
-            "false",
-        ]
-    )
-    panel = desktop.wait_for_window("^panel$")
+    command = [
+        "trayer",
+        "--edge",
+        "top",
+        "--align",
+        "right",
+        "--widthtype",
+        "request",
+        "--height",
+        "32",
+        "--SetDockType",
+        "true",
+        "--transparent",
+        "false",
+    ]
+    panel = None
+    for _attempt in range(attempts):
+        tray = desktop.start(command)
+        deadline = time.monotonic() + WAIT_LIMIT_S / attempts
+        while panel is None and tray.poll() is None and time.monotonic() < deadline:
+            found = desktop.windows("^panel$")
+            panel = found[0] if found else None
+            if panel is None:
+                time.sleep(0.05)
+        if panel is not None:
+            break
+        tray.kill()
+        tray.wait()
+    if panel is None:
+        raise AssertionError(f"trayer showed no panel in {attempts} starts")
     # Apps see a tray once trayer owns the tray selection, which comes after its panel.
     from Xlib import display
 
