@@ -32,7 +32,8 @@ from app.core.messages import ChatMessage
 from app.core.params import ChatParams
 from app.core.reply import Reply
 from app.core.resources import resource_path
-from app.core.settings import CONNECTION_FIELDS, SettingsChange
+from app.core.settings import CONNECTION_FIELDS
+from app.core.settings_store import SettingsChange
 from app.core.store.database import DatabaseTooNew
 from app.core.store.history import History
 from app.core.store.records import StoredConversation
@@ -51,6 +52,7 @@ from app.ui.event_loop import EventLoop
 from app.ui.import_hook import drop_feature_import_hook
 from app.ui.main_window import MainWindow
 from app.ui.quick_ask.launcher import Companion
+from app.ui.quit_question import QuitQuestion
 from app.ui.settings.dialog import SettingsDialog
 from app.ui.tasks import report_bug
 from app.ui.usage.budget_guard import BudgetGuard
@@ -263,17 +265,14 @@ class GuiSession:
             parent=self.window,
         )
         self.companion.settings_requested.connect(self.on_window_settings_requested)
+        self.quit_question = QuitQuestion(self.window, self.streaming_count)
+        self.window.close_guard = self._may_close
         self.companion.open_conversation_requested.connect(
             self.on_companion_open_conversation_requested
         )
 
     @property
     def client(self) -> ChatClient | None:
-        return self.connection.client
-
-    @property
-    def _client(self) -> ChatClient | None:
-        # The Compare window's wiring still reads the client by this name.
         return self.connection.client
 
     @property
@@ -297,7 +296,7 @@ class GuiSession:
         loop.set_exception_handler(self._on_loop_exception)
         closed: asyncio.Future[None] = loop.create_future()
         self.window.closed.connect(functools.partial(_resolve, closed))
-        self.companion.quit_requested.connect(functools.partial(_resolve, closed))
+        self.companion.quit_requested.connect(lambda: self.track(self._quit_when_agreed(closed)))
         self.window.status.show_connection(ConnectionState.STARTING)
         if self.companion.starts_in_tray(self._quick_ask):
             self.companion.open_quick_ask()
@@ -321,6 +320,25 @@ class GuiSession:
         finally:
             await self.shutdown()
         return 0
+
+    def streaming_count(self) -> int:
+        """Replies streaming now: the window's (open or behind) and quick ask's."""
+        return self.controller.streaming_count() + int(self.companion.quick_ask.busy)
+
+    def _may_close(self) -> bool:
+        """The window may close (and the app quit) now; otherwise the question is asked."""
+        if not self.quit_question.needed():
+            return True
+        self.track(self._close_when_agreed())
+        return False
+
+    async def _close_when_agreed(self) -> None:
+        if await self.quit_question.ask():
+            self.window.close()
+
+    async def _quit_when_agreed(self, closed: asyncio.Future[None]) -> None:
+        if await self.quit_question.ask():
+            _resolve(closed)
 
     async def connect(self) -> None:
         """Connect as asked: the demo simulator, or the configured server with its key."""
@@ -387,7 +405,7 @@ class GuiSession:
         """Compare models: the composer's draft and images, after the open conversation."""
         if self._compare_window is None:
             self._compare_window = CompareWindow(
-                client=lambda: self._client,
+                client=lambda: self.connection.client,
                 ledger=lambda: self.spend.ledger,
                 on_settled=self.spend.on_turn_settled,
                 budget=self.budget,

@@ -19,7 +19,8 @@ from app.core.notices import NOTICES_FILENAME, Notices
 from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry
 from app.core.secrets import KeyResolver, SecretStore
-from app.core.settings import Settings, SettingsStore
+from app.core.settings import Settings
+from app.core.settings_store import SettingsStore
 from app.core.store.database import open_database
 from app.core.store.history import History
 from app.core.store.ledger import UsageLedger

@@ -29,7 +29,8 @@ from app.core.catalog import lookup
 from app.core.messages import ChatMessage
 from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry
-from app.core.settings import SettingsStore, Theme
+from app.core.settings import Theme
+from app.core.settings_store import SettingsStore
 from app.core.store.database import open_database
 from app.core.store.ledger import Source, UsageLedger
 from app.core.usage import Usage
@@ -135,6 +136,22 @@ async def history_and_search(session: GuiSession) -> None:
     )
     print(f"wrote {OUT / 'search'}.png")
     dialog.close()
+
+
+async def reply_behind(session: GuiSession, sim: SimulatorServer) -> None:
+    """A reply streaming behind a new chat: the sidebar says it is still answering."""
+    delay, sim.chunk_delay = sim.chunk_delay, 0.08
+    try:
+        await ask(session, "Explain how a rainbow forms, step by step")
+        await until(lambda: len(session.window.chat_view.reply_text()) > 120)
+        session.controller.new_chat()
+        QTest.keyClicks(session.window.composer, "And why is the sky blue?")
+        await pause(0.6)
+        capture(session, "reply-behind")
+    finally:
+        sim.chunk_delay = delay
+    await until(lambda: not session.controller.streaming, timeout=60)
+    session.window.composer.clear()
 
 
 async def usage_window(session: GuiSession, context: AppContext) -> None:
@@ -348,6 +365,7 @@ async def scenes(app: QApplication, data_dir: Path, sim: SimulatorServer) -> int
 
         await quick_ask(session, "How do I undo the last git commit but keep the changes?")
         await history_and_search(session)
+        await reply_behind(session, sim)
         await usage_window(session, context)
         await compare_models(session)
         await seed_rerun(session, sim)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from app.core.problems import UserFacingError
 from app.core.redact import SecretRegistry, mask_secret
-from app.core.settings import check_base_url
+from app.core.settings_checks import check_base_url
 
 ENV_VAR = "OPENAI_API_KEY"
 SERVICE_NAME = "chatdesk"

@@ -7,11 +7,10 @@ It lays the widgets out and routes the user's intent (buttons, shortcuts, model 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -38,114 +37,13 @@ from app.ui.conversations.actions import ConversationActions, ConversationSource
 from app.ui.conversations.sidebar import Sidebar
 from app.ui.parameters.model_picker import ModelPicker
 from app.ui.parameters.panel import ParameterDock
+from app.ui.welcome import WelcomePanel
 from app.ui.widgets.clickable import ClickWatcher
 from app.ui.widgets.error_banner import ErrorBanner
 from app.ui.widgets.status_bar import StatusBar
+from app.ui.window_actions import Owner, add_actions, keys_text
 
 APP_TITLE = "Chatdesk"
-
-
-@dataclass(frozen=True)
-class WindowAction:
-    """One of the window's commands: its name, what it does, its keys and what it triggers."""
-
-    name: str
-    text: str
-    shortcut: str | QKeySequence.StandardKey
-    # The MainWindow signal (without arguments) or slot the command triggers.
-    handler: str
-
-
-# The window's commands and their keys, declared once: the actions, their shortcuts, and the
-# tooltips that mention the keys all come from this table.
-WINDOW_ACTIONS = (
-    WindowAction("stop", "Stop the reply", "Esc", "stop_requested"),
-    WindowAction("focus_composer", "Go to the message", "Ctrl+L", "focus_composer"),
-    WindowAction("new_chat", "New chat", QKeySequence.StandardKey.New, "new_chat_requested"),
-    # Spelled out: QKeySequence.Preferences is empty on Windows and most Linux desktops.
-    WindowAction("settings", "Settings…", "Ctrl+,", "on_settings_button_clicked"),
-    WindowAction("usage", "Usage…", "Ctrl+Shift+U", "usage_requested"),
-)
-
-
-class WelcomePanel(QWidget):
-    """Shown instead of the conversation when there is no API key: how to add one, or the demo."""
-
-    demo_requested = Signal()
-    key_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("welcomePanel")
-        self.title_label = QLabel("Welcome to Chatdesk", self)
-        self.title_label.setObjectName("welcomeTitle")
-        font = self.title_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        self.title_label.setFont(font)
-        self.headline_label = QLabel(self)
-        self.headline_label.setObjectName("welcomeHeadline")
-        self.headline_label.setWordWrap(True)
-        self.body_label = QLabel(self)
-        self.body_label.setObjectName("welcomeBody")
-        self.body_label.setWordWrap(True)
-        self.body_label.setTextFormat(Qt.TextFormat.RichText)
-        self.body_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.demo_button = QPushButton("Try the demo", self)
-        self.demo_button.setObjectName("demoButton")
-        self.demo_button.setAccessibleName("Try the demo")
-        self.demo_button.setToolTip("Chat with the built-in simulator: no key, no cost")
-        self.demo_button.clicked.connect(self.demo_requested)
-        self.key_button = QPushButton("Enter API key…", self)
-        self.key_button.setObjectName("enterKeyButton")
-        self.key_button.setAccessibleName("Enter API key")
-        self.key_button.setToolTip("Open Settings to store your key in the system keyring")
-        self.key_button.clicked.connect(self.key_requested)
-        demo_note = QLabel(
-            "The demo talks to a simulator built into Chatdesk: answers are canned, nothing "
-            "leaves this computer and nothing is billed.",
-            self,
-        )
-        demo_note.setWordWrap(True)
-        demo_note.setEnabled(False)
-
-        column = QVBoxLayout()
-        column.setSpacing(12)
-        column.addWidget(self.title_label)
-        column.addWidget(self.headline_label)
-        column.addWidget(self.body_label)
-        column.addSpacing(8)
-        choices = QHBoxLayout()
-        choices.setSpacing(8)
-        choices.addWidget(self.key_button)
-        choices.addWidget(self.demo_button)
-        choices.addStretch(1)
-        column.addLayout(choices)
-        column.addWidget(demo_note)
-        holder = QWidget(self)
-        holder.setLayout(column)
-        holder.setMaximumWidth(560)
-        # Word-wrapped labels hint a narrow width; the stretch factors let the text use up to
-        # the maximum width rather than a thin column.
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(32, 32, 32, 32)
-        outer.addStretch(1)
-        outer.addWidget(holder, 6, Qt.AlignmentFlag.AlignVCenter)
-        outer.addStretch(1)
-
-    def show_missing_key(self, headline: str, note: str = "") -> None:
-        """Explain how to add a key; `note` says why none was found, when that helps."""
-        self.headline_label.setText(f"{headline}: to talk to OpenAI, Chatdesk needs an API key.")
-        extra = f"<p style='color: gray'>{_escape(note)}</p>" if note else ""
-        self.body_label.setText(
-            "<p>Press <b>Enter API key</b> to store it in your system keyring. Or set the "
-            "<code>OPENAI_API_KEY</code> environment variable before starting Chatdesk, or "
-            "store the key with <code>chatdesk key set</code> in a terminal.</p>" + extra
-        )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class MainWindow(QMainWindow):
@@ -176,7 +74,10 @@ class MainWindow(QMainWindow):
         self.resize(1120, 740)
         self.setMinimumSize(480, 400)
         self._controller: ChatController | None = None
-        self.window_actions = self._add_actions()
+        # Asked before the window closes (False: not now); the session sets it.
+        self.close_guard: Callable[[], bool] | None = None
+        # The window's own commands; the Conversation menu builds its own from the same table.
+        self.window_actions = add_actions(Owner.WINDOW, self, self)
 
         # The catalog's models, then the server's (`model_combo.set_server_models`).
         self.model_combo = ModelPicker(models, current_model, self)
@@ -262,23 +163,9 @@ class MainWindow(QMainWindow):
         self._set_tab_order()
         self.composer.setFocus()
 
-    def _add_actions(self) -> dict[str, QAction]:
-        actions: dict[str, QAction] = {}
-        for command in WINDOW_ACTIONS:
-            action = QAction(command.text, self)
-            action.setObjectName(f"{command.name}Action")
-            action.setShortcut(QKeySequence(command.shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(getattr(self, command.handler))
-            # Part of the window, so its keys work anywhere in it with no menu open.
-            self.addAction(action)
-            actions[command.name] = action
-        return actions
-
     def _keys(self, name: str) -> str:
         """The keys of command `name`, as this platform writes them (for tooltips)."""
-        shortcut = self.window_actions[name].shortcut()
-        return shortcut.toString(QKeySequence.SequenceFormat.NativeText)
+        return keys_text(self.window_actions[name])
 
     def _set_tab_order(self) -> None:
         # From writing to sending first, then the controls above the conversation, then the
@@ -435,6 +322,10 @@ class MainWindow(QMainWindow):
         self.new_chat_button.setEnabled(enabled)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Asked first while replies stream (see app/ui/quit_question.py); it closes again.
+        if self.close_guard is not None and not self.close_guard():
+            event.ignore()
+            return
         super().closeEvent(event)
         if event.isAccepted():
             self.closed.emit()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.paths import AppPaths
-from app.core.settings import SettingsStore
+from app.core.settings_store import SettingsStore
 from app.core.store.database import open_database
 from app.core.store.ledger import Source, UsageLedger
 from app.core.usage import Usage

@@ -22,7 +22,7 @@ from app.core.logs import setup_logging, teardown_logging
 from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry, mask_secret
 from app.core.secrets import ENV_VAR, SERVICE_NAME, SecretStore, SecretStoreUnavailable, account_for
-from app.core.settings import SettingsStore
+from app.core.settings_store import SettingsStore
 from app.platform.keyring_store import KeyringSecretStore, NullSecretStore
 
 # The Secret Service fixtures live with the platform tests; the CLI tests share them.

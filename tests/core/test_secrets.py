@@ -21,7 +21,7 @@ from app.core.secrets import (
     keyring_remedy,
     validate_new_key,
 )
-from app.core.settings import InvalidSetting
+from app.core.settings_checks import InvalidSetting
 
 OPENAI = "https://api.openai.com/v1"
 

@@ -19,17 +19,15 @@ from app.core.messages import Detail
 from app.core.problems import UserFacingError
 from app.core.settings import (
     CONNECTION_FIELDS,
-    InvalidSetting,
     SendShortcut,
     Settings,
-    SettingsChange,
-    SettingsSaveError,
-    SettingsStore,
     Theme,
     Widget,
     dialog_settings,
     setting_info,
 )
+from app.core.settings_checks import InvalidSetting
+from app.core.settings_store import SettingsChange, SettingsSaveError, SettingsStore
 
 KEY = "sk-proj-" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3v"
 

@@ -15,7 +15,7 @@ from app.application import EXIT_AFTER_SHOWN_ENV, GuiSession, excepthook_install
 from app.core.messages import Role
 from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry
-from app.core.settings import SettingsStore
+from app.core.settings_store import SettingsStore
 from app.ui.widgets.status_bar import ConnectionState
 from app.wiring import AppContext
 from tests.support.qt import Runner, wait_until

@@ -15,6 +15,7 @@ from app.application import GuiSession
 from app.core.messages import ChatMessage
 from app.core.store.history import History
 from app.core.store.records import MessageState
+from app.core.tokens import count_text
 from app.simulator import SimulatorServer
 from tests.support.gui_session import make_context, open_session_fixture  # noqa: F401
 from tests.support.qt import TEST_KEY, Runner, wait_until
@@ -162,10 +163,16 @@ def test_a_reply_cut_off_by_a_kill_shows_as_interrupted_at_the_next_start(
     assert browser is not None
 
     async def scenario() -> None:
+        await session.connect()
         await browser.tidy()
+        # What the provider billed before the kill is paid for, estimated, once counted.
+        await wait_until(lambda: history.load(conversation).messages[1].usage, "the estimate")
 
     run(scenario())
-    assert history.load(conversation).messages[1].state is MessageState.INTERRUPTED
+    stored = history.load(conversation).messages[1]
+    assert stored.state is MessageState.INTERRUPTED
+    assert stored.usage is not None and stored.usage.estimated
+    assert stored.usage.completion_tokens == count_text("The first paragraph", "gpt-4o-mini")
     rendered = session.window.chat_view.rendered_text()
     assert "The first paragraph" in rendered and "Interrupted" in rendered
     assert "Continue" in rendered

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
@@ -14,6 +15,7 @@ from app.application import GuiSession
 from app.core.secrets import ENV_VAR
 from app.core.settings import SendShortcut
 from app.simulator import SimulatorServer
+from app.ui.window_actions import WINDOW_ACTIONS
 from tests.support.gui_session import (  # noqa: F401
     is_ready,
     make_context,
@@ -125,10 +127,12 @@ def test_ctrl_enter_setting_is_honoured_by_the_open_window_at_once(
 def test_the_window_commands_keep_their_keys_and_the_buttons_name_them(
     data_dir: Path, open_session: Callable[..., GuiSession]
 ) -> None:
-    """Esc, Ctrl+L, Ctrl+N, Ctrl+, and Ctrl+Shift+U, from the one table; tooltips say the keys."""
+    """Every shortcut of the window, the Conversation menu's too, comes from the one table and
+    works with no menu open; tooltips say the keys."""
     window = open_session(make_context(data_dir)).window
+    commands = window.window_actions | window.conversation_actions.actions
 
-    keys = {name: action.shortcut().toString() for name, action in window.window_actions.items()}
+    keys = {name: action.shortcut().toString() for name, action in commands.items()}
 
     assert keys == {
         "stop": "Esc",
@@ -136,12 +140,22 @@ def test_the_window_commands_keep_their_keys_and_the_buttons_name_them(
         "new_chat": "Ctrl+N",
         "settings": "Ctrl+,",
         "usage": "Ctrl+Shift+U",
+        "export_markdown": "",
+        "export_json": "",
+        "view_code": "Ctrl+Shift+C",
+        "compare": "Ctrl+Shift+M",
     }
-    assert all(action in window.actions() for action in window.window_actions.values())
+    assert list(commands) == [command.name for command in WINDOW_ACTIONS]
+    with_keys = [a for a in window.findChildren(QAction) if not a.shortcut().isEmpty()]
+    assert sorted(action.objectName() for action in with_keys) == sorted(
+        f"{name}Action" for name, shown in keys.items() if shown
+    )
+    assert all(action in window.actions() for action in with_keys)
     assert window.stop_button.toolTip().endswith("(Esc)")
     assert window.new_chat_button.toolTip().endswith("(Ctrl+N)")
     assert window.settings_button.toolTip().endswith("(Ctrl+,)")
     assert window.usage_button.toolTip().endswith("(Ctrl+Shift+U)")
+    assert window.conversation_button.toolTip().endswith("(Ctrl+Shift+C)")
 
 
 def test_every_focusable_control_in_the_window_has_an_accessible_name(

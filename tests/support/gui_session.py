@@ -15,7 +15,7 @@ from app.application import GuiSession
 from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry
 from app.core.secrets import SecretStore
-from app.core.settings import SettingsStore
+from app.core.settings_store import SettingsStore
 from app.ui.settings.dialog import SettingsDialog
 from app.ui.widgets.status_bar import ConnectionState
 from app.ui.widgets.theme import ThemeController

@@ -15,23 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QStatusBar, QToolButton, QWidget
 
 from app.core.as_code import SentRequest
-from app.core.export import (
-    export_file_name,
-    write_json_export,
-    write_markdown_export,
-)
+from app.core.export.files import export_file_name
+from app.core.export.to_json import write_json_export
+from app.core.export.to_markdown import write_markdown_export
 from app.core.problems import UserFacingError
 from app.core.store.records import StoredConversation
 from app.ui.conversations.code_dialog import CodeDialog
 from app.ui.tasks import report_bug
 from app.ui.widgets.error_banner import ErrorBanner
+from app.ui.window_actions import Owner, add_actions, keys_text
 
-VIEW_CODE_SHORTCUT = "Ctrl+Shift+C"
-COMPARE_SHORTCUT = "Ctrl+Shift+M"
 NOTHING_TO_EXPORT = "Nothing to export yet"
 NOTHING_TO_EXPORT_REMEDY = "Send a message first: a conversation can be exported once it has one."
 _EXPORTED_MESSAGE_MS = 10_000
@@ -104,22 +100,13 @@ class ConversationActions(QObject):
         self._tasks: set[asyncio.Task[None]] = set()
         self.code_dialog: CodeDialog | None = None
 
-        self.export_markdown_action = QAction("Export as &Markdown…", window)
-        self.export_markdown_action.triggered.connect(self.on_export_markdown_action_triggered)
-        self.export_json_action = QAction("Export as &JSON…", window)
-        self.export_json_action.triggered.connect(self.on_export_json_action_triggered)
-        self.view_code_action = QAction("View as &code…", window)
-        self.view_code_action.setShortcut(QKeySequence(VIEW_CODE_SHORTCUT))
-        self.view_code_action.triggered.connect(self.on_view_code_action_triggered)
-        # Part of the window too, so the shortcut works while the menu is closed.
-        window.addAction(self.view_code_action)
-        self.compare_action = QAction("Compare &models…", window)
-        self.compare_action.setShortcut(QKeySequence(COMPARE_SHORTCUT))
-        self.compare_action.setToolTip(
-            "Send the draft to two or three models (or parameter sets) side by side"
-        )
-        self.compare_action.triggered.connect(self.compare_requested)
-        window.addAction(self.compare_action)
+        # Texts and keys come from the window's one table of commands; those with keys are
+        # added to the window too, so they work while the menu is closed.
+        self.actions = add_actions(Owner.CONVERSATION_MENU, self, window)
+        self.export_markdown_action = self.actions["export_markdown"]
+        self.export_json_action = self.actions["export_json"]
+        self.view_code_action = self.actions["view_code"]
+        self.compare_action = self.actions["compare"]
 
         self.menu = QMenu("&Conversation", window)
         self.menu.addAction(self.export_markdown_action)
@@ -133,7 +120,8 @@ class ConversationActions(QObject):
         # Not just "Conversation": that is the name of the conversation view itself.
         self.button.setAccessibleName("Conversation menu")
         self.button.setToolTip(
-            f"Export this conversation, or view its last request as code ({VIEW_CODE_SHORTCUT})"
+            "Export this conversation, or view its last request as code "
+            f"({keys_text(self.view_code_action)})"
         )
         self.button.setMenu(self.menu)
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)

@@ -200,7 +200,9 @@ class ConversationBrowser(QObject):
             log.exception("could not tidy the history")
             return
         if interrupted:
-            await self._pay_for(interrupted)
+            # Counting waits for the connection's SDK import (imports must not overlap), which
+            # a start without a key never makes: paying must not hold up the rest.
+            self._track(self._pay_for(interrupted))
         self._sidebar.refresh()
         if not cut_off:
             return

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from app.core.notices import Notices
 from app.core.problems import UserFacingError
-from app.core.settings import SettingsChange, SettingsStore
+from app.core.settings_store import SettingsChange, SettingsStore
 from app.platform.hotkey import HotkeyBackend, HotkeyUnavailable, NullHotkey, display_hotkey
 from app.platform.single_instance import QUICK_ASK, SHOW, SingleInstance
 from app.ui.background import BackgroundImports

@@ -39,14 +39,10 @@ from PySide6.QtWidgets import (
 from app.core.problems import UserFacingError
 from app.core.redact import SecretRegistry
 from app.core.secrets import KeyResolver
-from app.core.settings import (
-    CONNECTION_FIELDS,
-    Group,
-    InvalidSetting,
-    SettingsStore,
-    check_base_url,
-)
+from app.core.settings import CONNECTION_FIELDS, Group
+from app.core.settings_checks import InvalidSetting, check_base_url
 from app.core.settings_keys import TEST_TIMEOUT_S, problem_text
+from app.core.settings_store import SettingsStore
 from app.ui.settings.api_key import ApiKeySection, ConnectionTester
 from app.ui.settings.fields import NoteLabel, Notes, make_button
 from app.ui.settings.form import SettingsForm

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QWidget
 
 from app.core.settings import (
     Group,
-    InvalidSetting,
     Settings,
     check_setting,
     dialog_settings,
 )
+from app.core.settings_checks import InvalidSetting
 from app.core.settings_keys import problem_text
 from app.ui.settings.fields import (
     CheckField,

@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app.core.budget import BudgetLevel, BudgetPolicy, BudgetState, OverBudget, budget_state
-from app.core.settings import SettingsChange, SettingsStore
+from app.core.settings_store import SettingsChange, SettingsStore
 from app.core.store.ledger import Spend
 from app.core.usage import format_usd
 from app.ui.usage.spend_tracker import SpendTracker

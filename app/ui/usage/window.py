@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.budget import BudgetLevel, BudgetState, budget_state, dollars
-from app.core.settings import Settings, SettingsChange, SettingsStore
+from app.core.settings import Settings
+from app.core.settings_store import SettingsChange, SettingsStore
 from app.core.store.ledger import Spend
 from app.core.usage import format_usd
 from app.ui.tasks import report_bug

@@ -36,7 +36,7 @@ def ledger(tmp_path: Path) -> UsageLedger:
 @pytest.fixture
 def slow_simulator() -> Iterator[SimulatorServer]:
     """Long answers, streamed slowly enough to switch conversations in the middle of one."""
-    with SimulatorServer(chunk_delay=0.02, answer_words=150) as server:
+    with SimulatorServer(chunk_delay=0.02, answer_words=300) as server:
         yield server
 
 

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.catalog import CATALOG
-from app.core.export import image_folder, read_conversation_json
+from app.core.export.files import image_folder
+from app.core.export.from_json import read_conversation_json
 from app.core.store.history import History
 from app.core.store.records import StoredConversation
 from app.ui.conversations.actions import NOTHING_TO_EXPORT

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.redact import SecretRegistry
 from app.core.secrets import KeyResolver
-from app.core.settings import SettingsStore
+from app.core.settings_store import SettingsStore
 from app.ui.connection import list_models_at
 from app.ui.settings.dialog import SettingsDialog
 from tests.support.gui_session import MemorySecretStore, settle

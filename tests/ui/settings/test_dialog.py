@@ -30,7 +30,7 @@ from app.core.secrets import (
     SecretStoreUnavailable,
     account_for,
 )
-from app.core.settings import SettingsStore
+from app.core.settings_store import SettingsStore
 from app.platform.keyring_store import KeyringSecretStore, NullSecretStore
 from app.simulator import SimulatorServer
 from app.ui.connection import list_models_at

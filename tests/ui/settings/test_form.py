@@ -12,7 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from app.core.redact import SecretRegistry
 from app.core.secrets import KeyResolver
-from app.core.settings import Group, Settings, SettingsStore, Theme, dialog_settings
+from app.core.settings import Group, Settings, Theme, dialog_settings
+from app.core.settings_store import SettingsStore
 from app.ui.connection import list_models_at
 from app.ui.settings.dialog import SettingsDialog
 from app.ui.settings.fields import CheckField

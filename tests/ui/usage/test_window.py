@@ -19,7 +19,8 @@ from pytestqt.qtbot import QtBot
 
 from app.application import GuiSession
 from app.core.secrets import ENV_VAR
-from app.core.settings import SettingsStore, Theme
+from app.core.settings import Theme
+from app.core.settings_store import SettingsStore
 from app.core.store.database import open_database
 from app.core.store.ledger import Source, UsageLedger
 from app.core.usage import Usage
