@@ -7,10 +7,11 @@ its estimated cost) before the process ends.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.ui.widgets.question import answered_yes
 
 QUIT_ANYWAY = "Quit anyway"
 
@@ -62,22 +63,10 @@ class QuitQuestion:
         cancel = box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(cancel)
         box.setEscapeButton(cancel)
-        answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-        def on_finished(_result: int) -> None:
-            if not answered.done():
-                answered.set_result(box.clickedButton() is quit_button)
-
-        box.finished.connect(on_finished)
         self._box = box
-        # open(), not exec(): a nested event loop would stall the replies streaming meanwhile.
-        box.open()
         try:
-            self.agreed = await answered
+            self.agreed = await answered_yes(box, quit_button)
         finally:
             self._box = None
-            box.finished.disconnect(on_finished)
-            box.close()
-            box.deleteLater()
         # The replies may have finished while the question was open.
         return self.agreed or self._streaming() == 0

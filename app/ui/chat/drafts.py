@@ -9,51 +9,15 @@ window for seconds. Mixed into `ChatController`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
 
 from app.core import preflight
 from app.core.catalog import lookup
-from app.core.messages import ChatMessage
 from app.core.problems import UserFacingError
-from app.ui.attachments.area import Attachment, ImageArea
-from app.ui.background import BackgroundImports
-from app.ui.chat.composer import Composer
-from app.ui.chat.request_gauge import DraftRequest, RequestEstimator
-from app.ui.chat.session import ChatSession
-from app.ui.chat.view import ChatView
-from app.ui.widgets.error_banner import ErrorBanner
-from app.ui.widgets.status_bar import StatusBar
+from app.ui.chat.parts import ControllerParts
 
 
-class DraftSending:
-    """The composer's side of sending; `ChatController` provides the attributes below."""
-
-    _session: ChatSession
-    _view: ChatView
-    _composer: Composer
-    _banner: ErrorBanner
-    _status: StatusBar
-    _images: ImageArea | None
-    _editing: ChatMessage | None
-    background: BackgroundImports
-    estimator: RequestEstimator
-
-    if TYPE_CHECKING:  # provided by ChatController and Redo
-
-        def send(
-            self,
-            prompt: str,
-            images: tuple[Attachment, ...] = (),
-            *,
-            message: ChatMessage | None = None,
-        ) -> asyncio.Task[None]: ...
-        def _start(self, turn: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
-        def draft_request(self) -> DraftRequest: ...
-        def too_many_streaming(self) -> bool: ...
-        def replace_edited(
-            self, prompt: str, images: tuple[Attachment, ...]
-        ) -> ChatMessage | None: ...
+class DraftSending(ControllerParts):
+    """The composer's side of sending."""
 
     def on_composer_submitted(self) -> None:
         images = self._images

@@ -9,69 +9,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import SignalInstance
-
-from app.core.client import ChatClient
-from app.core.messages import ChatMessage
-from app.core.params import ChatParams
-from app.core.reproduce import RerunSubject
-from app.core.store.history import History
-from app.core.store.records import MessageState, StoredConversation, StoredMessage
+from app.core.store.records import StoredConversation, StoredMessage
 from app.core.store.saved_conversation import SavedConversation
-from app.ui.attachments.area import ImageArea
-from app.ui.chat.composer import Composer
+from app.ui.chat.parts import ControllerParts
 from app.ui.chat.session import ChatSession
-from app.ui.chat.stored_pages import StoredPages
-from app.ui.chat.view import ChatView
-from app.ui.usage.spend_tracker import SpendTracker
-from app.ui.widgets.error_banner import ErrorBanner
-from app.ui.widgets.status_bar import StatusBar
 
 log = logging.getLogger(__name__)
 
 
-class Opening:
-    """Which conversation the window shows; `ChatController` provides the attributes below."""
-
-    _session: ChatSession
-    _background: dict[int, ChatSession]
-    _unseen: set[int]
-    _drafts: dict[int, str]
-    _view: ChatView
-    _composer: Composer
-    _banner: ErrorBanner
-    _status: StatusBar
-    _pages: StoredPages
-    _images: ImageArea | None
-    _editing: ChatMessage | None
-    _client: ChatClient | None
-    _spend: SpendTracker | None
-    _history: History | None
-    _retry_note: str
-    reply_started: SignalInstance
-    reply_ended: SignalInstance
-    background_changed: SignalInstance
-    _default_model: str
-    _default_params: ChatParams
-    _default_system_prompt: str
-    conversation_opened: SignalInstance
-    conversation_saved: SignalInstance
-    history_write_failed: SignalInstance
-    parameters_changed: SignalInstance
-
-    if TYPE_CHECKING:  # provided by ChatController, Turns and Redo
-
-        def stop(self) -> None: ...
-        def _check_parameters(self) -> None: ...
-        def stored_rerun(self, last: StoredMessage | None) -> RerunSubject | None: ...
-        @staticmethod
-        def cut_off_of(last: StoredMessage | None) -> tuple[MessageState, str] | None: ...
-        @property
-        def streaming(self) -> tuple[int, ...]: ...
-        @property
-        def busy(self) -> bool: ...
+class Opening(ControllerParts):
+    """Which conversation the window shows."""
 
     def _new_session(self, conversation_id: int | None = None) -> ChatSession:
         saved = None

@@ -9,17 +9,11 @@ or at its token limit). Mixed into `ChatController`.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import Coroutine
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
-
-from PySide6.QtCore import SignalInstance
 
 from app.core.as_code import Endpoint, SentRequest
 from app.core.catalog import lookup
-from app.core.client import ChatClient
 from app.core.messages import ChatMessage, Role
 from app.core.params import ChatParams
 from app.core.reply import Reply, RunState
@@ -27,14 +21,12 @@ from app.core.reproduce import RerunSubject
 from app.core.store.records import MessageState, StoredMessage
 from app.core.store.saved_conversation import ReplyEnding
 from app.core.turn import TurnPlan
-from app.ui.attachments.area import Attachment, ImageArea
-from app.ui.chat.composer import Composer
+from app.ui.attachments.area import Attachment
+from app.ui.chat.parts import ControllerParts
 from app.ui.chat.provenance import reply_info, stored_subject
 from app.ui.chat.session import ChatSession
-from app.ui.chat.stored_pages import StoredPages, shown_message
+from app.ui.chat.stored_pages import shown_message
 from app.ui.chat.view import ChatView
-from app.ui.widgets.error_banner import ErrorBanner
-from app.ui.widgets.status_bar import StatusBar
 
 _SEED_MESSAGE_MS = 10_000
 # Sent (and not kept) after a cut-off reply to have the model carry on where it stopped.
@@ -47,37 +39,8 @@ _CONTINUABLE_STATES = frozenset(
 )
 
 
-class Redo:
-    """The last exchange's actions; `ChatController` provides the attributes below."""
-
-    _session: ChatSession
-    _view: ChatView
-    _composer: Composer
-    _banner: ErrorBanner
-    _status: StatusBar
-    _pages: StoredPages
-    _images: ImageArea | None
-    _editing: ChatMessage | None
-    parameters_changed: SignalInstance
-    reply_started: SignalInstance
-    _client: ChatClient | None
-
-    if TYPE_CHECKING:  # provided by ChatController
-
-        def send(
-            self,
-            prompt: str,
-            images: tuple[Attachment, ...] = (),
-            *,
-            message: ChatMessage | None = None,
-        ) -> asyncio.Task[None]: ...
-        def _start(self, turn: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
-        def _begin(self, session: ChatSession) -> None: ...
-        async def _run(
-            self, session: ChatSession, plan: TurnPlan, reply: Reply, start: int, prompt: str
-        ) -> None: ...
-        def _check_parameters(self) -> None: ...
-        def set_params(self, params: ChatParams) -> None: ...
+class Redo(ControllerParts):
+    """The last exchange's actions."""
 
     def connect_redo(self, view: ChatView) -> None:
         view.regenerate_requested.connect(self.on_view_regenerate_requested)

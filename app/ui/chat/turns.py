@@ -8,73 +8,31 @@ the view). Mixed into `ChatController`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from functools import partial
-from typing import TYPE_CHECKING, Any
-
-from PySide6.QtCore import SignalInstance
+from typing import Any
 
 from app.core.as_code import Endpoint, SentRequest
-from app.core.budget import BudgetPolicy
 from app.core.catalog import lookup
-from app.core.client import ChatClient
 from app.core.events import ResponseStarted, RetryScheduled, StreamEvent, TextDelta, UsageReported
 from app.core.failures import ApiFailure
 from app.core.messages import ChatMessage
-from app.core.problems import UserFacingError
 from app.core.reply import Reply, RunState
-from app.core.reproduce import RerunSubject
-from app.core.store.history import History
 from app.core.store.ledger import Source
 from app.core.store.records import MessageState
 from app.core.turn import Turn, TurnHooks, TurnPlan
-from app.ui.attachments.area import Attachment, ImageArea
-from app.ui.background import BackgroundImports
-from app.ui.chat.composer import Composer
+from app.ui.attachments.area import Attachment
+from app.ui.chat.parts import ControllerParts
 from app.ui.chat.provenance import reply_info, reproduce_offer
 from app.ui.chat.session import MAX_STREAMING, ChatSession, FailedTurn
-from app.ui.chat.stored_pages import StoredPages, shown_message, with_image_names
-from app.ui.chat.view import ChatView
+from app.ui.chat.stored_pages import shown_message, with_image_names
 from app.ui.tasks import cancel_and_wait, report_bug
-from app.ui.usage.spend_tracker import SpendTracker
-from app.ui.widgets.error_banner import ErrorBanner
-from app.ui.widgets.status_bar import StatusBar
 
 _RETRY_MESSAGE_MS = 8000
 
 
-class Turns:
-    """The window's turns; `ChatController` provides the attributes below."""
-
-    _session: ChatSession
-    _background: dict[int, ChatSession]
-    _unseen: set[int]
-    _view: ChatView
-    _composer: Composer
-    _banner: ErrorBanner
-    _status: StatusBar
-    _pages: StoredPages
-    _images: ImageArea | None
-    _editing: ChatMessage | None
-    _client: ChatClient | None
-    _spend: SpendTracker | None
-    _history: History | None
-    _retry_note: str
-    reply_started: SignalInstance
-    reply_ended: SignalInstance
-    background_changed: SignalInstance
-    _budget: Callable[[], BudgetPolicy | None]
-    _no_client: UserFacingError
-    background: BackgroundImports
-
-    if TYPE_CHECKING:  # provided by ChatController and Redo
-
-        def _check_parameters(self) -> None: ...
-        def rerun_of(self, reply: Reply) -> RerunSubject: ...
-        @property
-        def streaming(self) -> tuple[int, ...]: ...
-        @property
-        def busy(self) -> bool: ...
+class Turns(ControllerParts):
+    """The window's turns."""
 
     # Turns
 

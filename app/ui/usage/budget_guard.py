@@ -8,7 +8,6 @@ while it is open.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import sqlite3
@@ -22,6 +21,7 @@ from app.core.store.ledger import Spend
 from app.core.usage import format_usd
 from app.ui.usage.spend_tracker import SpendTracker
 from app.ui.widgets.clickable import ClickWatcher
+from app.ui.widgets.question import answered_yes
 from app.ui.widgets.status_bar import StatusBar
 from app.ui.widgets.theme import is_dark
 
@@ -199,21 +199,9 @@ class BudgetGuard(QObject):
         # Enter must not spend money by accident: Cancel is the default.
         box.setDefaultButton(cancel)
         box.setEscapeButton(cancel)
-        answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-        def on_finished(_result: int) -> None:
-            if not answered.done():
-                answered.set_result(box.clickedButton() is send)
-
-        box.finished.connect(on_finished)
         self._question = box
-        # open(), not exec(): a nested event loop would stall the asyncio loop under it.
-        box.open()
         try:
-            return await answered
+            return await answered_yes(box, send)
         finally:
             # Also when the turn is stopped (Esc) while the question is open.
             self._question = None
-            box.finished.disconnect(on_finished)
-            box.close()
-            box.deleteLater()
