@@ -32,14 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.core.catalog import CATALOG  # noqa: E402
 from app.core.store.history import History  # noqa: E402
-from app.core.store.saved_conversation import SavedConversation  # noqa: E402
 from app.ui.chat.controller import ChatController  # noqa: E402
 from app.ui.conversations.controller import ConversationBrowser  # noqa: E402
+from app.ui.event_loop import EventLoop  # noqa: E402
 from app.ui.import_hook import drop_feature_import_hook  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from benchmarks.history_scale import prepared  # noqa: E402
@@ -59,7 +58,7 @@ class Bench:
             banner=self.window.banner,
             status=self.window.status,
             model=MODEL,
-            saved=SavedConversation(self.history),
+            history=self.history,
             parent=self.window,
         )
         self.window.bind(self.controller)
@@ -166,7 +165,7 @@ def main() -> None:
         database, big = prepared(directory)
         bench = Bench(app, database)
         bench.window.show()
-        loop = qasync.QEventLoop(app)
+        loop = EventLoop(app)
         asyncio.set_event_loop(loop)
         with loop:
             loop.run_until_complete(measure(bench, big, args.repeats))

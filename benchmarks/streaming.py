@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import qasync
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -51,6 +50,7 @@ from app.simulator.prose import filler
 from app.ui.chat.controller import ChatController
 from app.ui.chat.inspector.follower import ReplyInspector
 from app.ui.chat.view import ChatView
+from app.ui.event_loop import EventLoop
 from app.ui.import_hook import drop_feature_import_hook
 from app.ui.main_window import MainWindow
 
@@ -456,7 +456,7 @@ def main() -> None:
     quick = arguments.quick
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    loop = qasync.QEventLoop(app)
+    loop = EventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
         if arguments.logprobs:
