@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from app.core.store.database import open_database
-from app.core.store.history import title_from_prompt
+from app.core.store.titles import title_from_prompt
 
 DAY = 24 * 3600.0
 START = 1_700_000_000.0  # November 2023

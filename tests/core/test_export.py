@@ -13,18 +13,10 @@ from urllib.parse import unquote
 import pytest
 
 from app.core.catalog import lookup
-from app.core.export import (
-    FORMAT_VERSION,
-    ExportFailed,
-    NotAnExport,
-    conversation_json,
-    conversation_markdown,
-    export_file_name,
-    image_folder,
-    read_conversation_json,
-    write_json_export,
-    write_markdown_export,
-)
+from app.core.export.files import ExportFailed, export_file_name, image_folder
+from app.core.export.from_json import NotAnExport, read_conversation_json
+from app.core.export.to_json import FORMAT_VERSION, conversation_json, write_json_export
+from app.core.export.to_markdown import conversation_markdown, write_markdown_export
 from app.core.messages import ChatMessage
 from app.core.store.history import History
 from app.core.store.records import StoredConversation

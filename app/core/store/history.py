@@ -18,44 +18,36 @@ from pathlib import Path
 from typing import Any
 
 from app.core import endings
-from app.core.messages import ChatMessage, Detail, ImagePart, Role
+from app.core.messages import ChatMessage, Role
 from app.core.params import ChatParams
 from app.core.store.database import open_database
 from app.core.store.image_files import ImageFiles
-from app.core.store.params_json import params_from_json, params_to_json
-from app.core.store.provenance_json import provenance_from, with_provenance
+from app.core.store.message_rows import (
+    choices_json,
+    conversation_from,
+    image_row,
+    select_conversation,
+    usage_dict,
+)
+from app.core.store.params_json import params_to_json
+from app.core.store.provenance_json import with_provenance
 from app.core.store.records import (
-    HIT_END,
-    HIT_START,
     ConversationSummary,
     MessageState,
     SearchHit,
     StoredConversation,
-    StoredMessage,
 )
-from app.core.store.search_query import fts_query
+from app.core.store.search_query import search_messages
+from app.core.store.titles import UNTITLED, prompt_title
 from app.core.usage import Usage
 
 IMAGES_DIRNAME = "images"
-TITLE_LENGTH = 60
-UNTITLED = "New chat"
 # Deleted conversations can be brought back (Undo) until they are purged at a later start.
 PURGE_AFTER_S = 7 * 24 * 3600
 
 
 class ConversationNotFound(LookupError):
     """The conversation was deleted (perhaps in another window) or never existed."""
-
-
-def title_from_prompt(prompt: str) -> str:
-    """A sidebar title: the prompt's first non-empty line, cut at a word near 60 characters."""
-    line = next((ln.strip() for ln in prompt.splitlines() if ln.strip()), "")
-    if not line:
-        return UNTITLED
-    if len(line) <= TITLE_LENGTH:
-        return line
-    cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0] or line[:TITLE_LENGTH]
-    return cut.rstrip(" ,.;:") + "…"
 
 
 class History:
@@ -204,46 +196,10 @@ class History:
     def load(self, conversation_id: int) -> StoredConversation:
         """The conversation with every message and image, in order."""
         with self._lock:
-            head = self._connection.execute(
-                "SELECT title, model, system_prompt, params, created_at, updated_at, pinned"
-                " FROM conversations WHERE id = ? AND deleted_at IS NULL",
-                (conversation_id,),
-            ).fetchone()
-            if head is None:
-                raise ConversationNotFound(conversation_id)
-            rows = self._connection.execute(
-                "SELECT id, position, role, content, state, note, model, finish_reason, choices,"
-                " logprobs, usage, created_at FROM messages WHERE conversation_id = ?"
-                " ORDER BY position",
-                (conversation_id,),
-            ).fetchall()
-            image_rows = self._connection.execute(
-                "SELECT i.message_id, i.sha256, i.mime, i.url, i.detail, i.width, i.height,"
-                " i.source FROM message_images i JOIN messages m ON m.id = i.message_id"
-                " WHERE m.conversation_id = ? ORDER BY i.message_id, i.position",
-                (conversation_id,),
-            ).fetchall()
-        images: dict[int, list[ImagePart]] = {}
-        for message_id, sha256, mime, url, detail, width, height, source in image_rows:
-            if sha256 is not None:
-                url = self.images.data_url(sha256, mime)
-                if url is None:
-                    continue  # the file was removed by hand; the message still opens
-            images.setdefault(message_id, []).append(
-                ImagePart(url, Detail(detail), width, height, source)
-            )
-        title, model, system_prompt, params, created_at, updated_at, pinned = head
-        return StoredConversation(
-            id=conversation_id,
-            title=title,
-            model=model,
-            system_prompt=system_prompt,
-            params=params_from_json(params),
-            created_at=created_at,
-            updated_at=updated_at,
-            pinned=bool(pinned),
-            messages=tuple(_message(row, tuple(images.get(row[0], ()))) for row in rows),
-        )
+            rows = select_conversation(self._connection, conversation_id)
+        if rows is None:
+            raise ConversationNotFound(conversation_id)
+        return conversation_from(conversation_id, rows, self.images)
 
     # Messages
 
@@ -260,7 +216,7 @@ class History:
         with self._transaction() as db:
             # Files are written under the write lock so `purge_deleted` cannot remove one
             # that this message is about to reference.
-            stored_images = [self._image_row(image) for image in message.images]
+            stored_images = [image_row(self.images, image) for image in message.images]
             message_id = self._insert(
                 db, conversation_id, message.role, message.text, state, model, now
             )
@@ -287,7 +243,7 @@ class History:
         with self._transaction() as db:
             db.execute(
                 "UPDATE messages SET content = ?, choices = ? WHERE id = ?",
-                (content, _choices_json(choices), message_id),
+                (content, choices_json(choices), message_id),
             )
 
     def finish_reply(
@@ -316,10 +272,10 @@ class History:
                     note,
                     model,
                     finish_reason,
-                    _choices_json(choices),
+                    choices_json(choices),
                     None if logprobs is None else json.dumps(logprobs),
                     with_provenance(
-                        None if usage is None else _usage_dict(usage), system_fingerprint, seed
+                        None if usage is None else usage_dict(usage), system_fingerprint, seed
                     ),
                     message_id,
                 ),
@@ -395,29 +351,15 @@ class History:
         with self._transaction() as db:
             db.execute(
                 "UPDATE messages SET usage = ? WHERE id = ? AND usage IS NULL",
-                (with_provenance(_usage_dict(usage), None, None), message_id),
+                (with_provenance(usage_dict(usage), None, None), message_id),
             )
 
     # Search
 
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:
         """Messages matching every word of `text` (the last as a prefix), newest first."""
-        query = fts_query(text)
-        if not query:
-            return []
-        rows = self._query(
-            "SELECT m.conversation_id, c.title, m.id, m.position, m.role,"
-            " snippet(message_search, 0, ?, ?, '…', 16), c.updated_at"
-            " FROM message_search JOIN messages m ON m.id = message_search.rowid"
-            " JOIN conversations c ON c.id = m.conversation_id"
-            " WHERE message_search MATCH ? AND c.deleted_at IS NULL"
-            " ORDER BY message_search.rowid DESC LIMIT ?",
-            (HIT_START, HIT_END, query, limit),
-        )
-        return [
-            SearchHit(int(cid), str(title), int(mid), int(pos), Role(role), str(snip), float(at))
-            for cid, title, mid, pos, role, snip, at in rows
-        ]
+        with self._lock:
+            return search_messages(self._connection, text, limit)
 
     # Internals
 
@@ -453,86 +395,5 @@ class History:
             # The first prompt names the conversation, unless the user renamed it already.
             db.execute(
                 "UPDATE conversations SET title = ? WHERE id = ? AND title = ?",
-                (title_from_prompt(prompt.text or _image_title(prompt)), conversation_id, UNTITLED),
+                (prompt_title(prompt), conversation_id, UNTITLED),
             )
-
-    def _image_row(self, image: ImagePart) -> tuple[object, ...]:
-        if image.is_remote:
-            sha256, mime, url = None, "", image.url
-        else:
-            sha256, mime = self.images.store_data_url(image.url)
-            url = ""
-        return (sha256, mime, url, image.detail.value, image.width, image.height, image.source)
-
-
-def _image_title(message: ChatMessage) -> str:
-    count = len(message.images)
-    return f"{count} image{'s' if count != 1 else ''}" if count else UNTITLED
-
-
-def _choices_json(choices: Sequence[str]) -> str | None:
-    return json.dumps(list(choices)) if len(choices) > 1 else None
-
-
-def _usage_dict(usage: Usage) -> dict[str, object]:
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cached_tokens": usage.cached_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "estimated": usage.estimated,
-    }
-
-
-def _usage_from(text: str | None) -> Usage | None:
-    if not text:
-        return None
-    try:
-        raw = json.loads(text)
-        if "prompt_tokens" not in raw:
-            return None  # provenance only: the reply stopped before its usage arrived
-        return Usage(
-            prompt_tokens=int(raw.get("prompt_tokens", 0)),
-            completion_tokens=int(raw.get("completion_tokens", 0)),
-            cached_tokens=int(raw.get("cached_tokens", 0)),
-            reasoning_tokens=int(raw.get("reasoning_tokens", 0)),
-            estimated=bool(raw.get("estimated", False)),
-        )
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
-def _message(row: Any, images: tuple[ImagePart, ...]) -> StoredMessage:
-    (
-        message_id,
-        position,
-        role,
-        content,
-        state,
-        note,
-        model,
-        finish,
-        choices,
-        logprobs,
-        usage,
-        created_at,
-    ) = row
-    usage_text = usage if isinstance(usage, str) else None
-    fingerprint, seed = provenance_from(usage_text)
-    return StoredMessage(
-        id=int(message_id),
-        position=int(position),
-        role=Role(str(role)),
-        content=str(content),
-        state=MessageState(str(state)),
-        images=images,
-        note=str(note),
-        model=str(model),
-        finish_reason=str(finish),
-        choices=tuple(json.loads(str(choices))) if choices else (),
-        logprobs=json.loads(str(logprobs)) if logprobs else None,
-        usage=_usage_from(usage_text),
-        created_at=float(created_at),
-        system_fingerprint=fingerprint,
-        seed=seed,
-    )

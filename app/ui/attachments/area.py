@@ -4,58 +4,51 @@ Images arrive by drop (files, or images dragged from a web page), by paste (imag
 files, here or in the composer) or through "Attach images…". Each becomes a tile: a thumbnail,
 what it is and what will be sent, a detail choice and a remove button. Anything that cannot be
 attached is explained in a line here, never in a dialog. The work happens in `ImagePreparer`, on
-worker threads; the area renders its state and forwards what the user does.
+worker threads; the area renders its state and forwards what the user does. How images arrive
+is in `intake`; what each one is and what keeps them from being sent, in `entries`.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import partial
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
-from PySide6.QtGui import (
-    QDragMoveEvent,
-    QDropEvent,
-    QGuiApplication,
-    QKeySequence,
-    QShortcut,
-)
+from PySide6.QtCore import QEvent, QMimeData, Qt, Signal
+from PySide6.QtGui import QDragMoveEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.catalog import CATALOG, ModelInfo, lookup
+from app.core.catalog import ModelInfo, lookup
 from app.core.messages import Detail, ImagePart
 from app.core.problems import UserFacingError
+from app.ui.attachments import intake
+from app.ui.attachments.entries import Attachment, Entry, blocking_problem, hint_text
+from app.ui.attachments.intake import FORMATS, DropTarget
 from app.ui.attachments.problems import ImageProblems, too_many
 from app.ui.attachments.sources import (
     FileSource,
     Harvest,
     ImageSource,
-    Refusal,
     UrlSource,
     harvest,
-    may_hold_images,
     offers_images,
 )
+from app.ui.attachments.strip import TileStrip
 from app.ui.attachments.tile import ImageTile
 from app.ui.attachments.worker import ImagePreparer, PreparedAttachment
 from app.ui.background import BackgroundImports
 from app.ui.widgets.elided_label import ElidedLabel
 
+__all__ = ["MAX_IMAGES", "Attachment", "ImageArea"]
+
 MAX_IMAGES = 20
-_FORMATS = "PNG, JPEG, GIF or WebP"
-_FILE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.webp);;All files (*)"
-VISION_MODELS = ", ".join(info.id for info in CATALOG.values() if info.vision)
 
 _STYLE = """
 QFrame#imageArea[dropping="true"] {
@@ -73,36 +66,6 @@ QFrame#imageTile QLabel { border: none; background: transparent; }
 QLabel#imageThumbnail { background: palette(alternate-base); border-radius: 4px; }
 QLabel#imageHint[warning="true"] { color: #b26a00; font-weight: bold; }
 """
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A prepared image handed to a message, with its source so it can be put back."""
-
-    source: ImageSource
-    prepared: PreparedAttachment
-
-    @property
-    def part(self) -> ImagePart:
-        return self.prepared.part
-
-    @property
-    def name(self) -> str:
-        return self.source.name
-
-
-@dataclass(eq=False)
-class _Entry:
-    source: ImageSource
-    detail: Detail
-    tile: ImageTile
-    prepared: PreparedAttachment | None = None
-    job: int | None = None  # the preparation running for it, if any
-    problem: UserFacingError | None = None  # why the last preparation failed
-
-    @property
-    def ready(self) -> bool:
-        return self.prepared is not None and self.job is None and self.problem is None
 
 
 class ImageArea(QFrame):
@@ -126,29 +89,16 @@ class ImageArea(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.default_detail = default_detail
         self.max_images = max_images
-        self._entries: list[_Entry] = []
-        self._jobs: dict[int, _Entry] = {}
+        self._entries: list[Entry] = []
+        self._jobs: dict[int, Entry] = {}
         self._job_numbers = itertools.count(1)
         self._model = ""
         self._vision = True
         self._preparer: ImagePreparer | None = None
 
-        self.tiles = QWidget()
-        self.tiles.setObjectName("imageTiles")
-        self._tiles_row = QHBoxLayout(self.tiles)
-        self._tiles_row.setContentsMargins(0, 0, 0, 0)
-        self._tiles_row.setSpacing(8)
-        self._tiles_row.addStretch(1)
-        self.tiles_scroll = QScrollArea(self)
-        self.tiles_scroll.setObjectName("imageScroll")
-        self.tiles_scroll.setAccessibleName("Attached images")
-        # The tiles' own controls take the focus; the strip holding them needs none.
-        self.tiles_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.tiles_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.tiles_scroll.setWidgetResizable(True)
-        self.tiles_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.tiles_scroll.setWidget(self.tiles)
-        self.tiles_scroll.hide()
+        self.tiles_scroll = TileStrip(self)
+        self.tiles = self.tiles_scroll.tiles
+        self._drops = DropTarget(self, self.add_mime)
 
         self.problems = ImageProblems(self)
 
@@ -156,7 +106,7 @@ class ImageArea(QFrame):
         self.attach_button.setObjectName("attachImagesButton")
         self.attach_button.setAccessibleName("Attach images")
         self.attach_button.setToolTip(
-            f"Pick image files ({_FORMATS}); dropping or pasting them works too"
+            f"Pick image files ({FORMATS}); dropping or pasting them works too"
         )
         self.attach_button.setAutoDefault(False)
         self.attach_button.clicked.connect(self.pick_files)
@@ -197,8 +147,7 @@ class ImageArea(QFrame):
 
     def accept_drops_on(self, widget: QWidget) -> None:
         """Let images dropped on `widget` (the whole window, say) land here."""
-        widget.setAcceptDrops(True)
-        widget.installEventFilter(self)
+        self._drops.watch(widget)
 
     def set_model(self, model_id: str) -> None:
         """Say whether the model can see images, and count tokens at its rates."""
@@ -226,33 +175,7 @@ class ImageArea(QFrame):
 
     def blocking_problem(self, model: ModelInfo) -> UserFacingError | None:
         """Why the attached images cannot be sent to `model` now, or None if they can."""
-        if not self._entries:
-            return None
-        preparing = sum(1 for entry in self._entries if entry.job is not None)
-        failed = [entry for entry in self._entries if entry.problem is not None]
-        if preparing:
-            return UserFacingError(
-                "The image is still being prepared"
-                if preparing == 1
-                else f"{preparing} images are still being prepared",
-                "Send again when the preview appears; your message is kept.",
-            )
-        if failed:
-            return UserFacingError(
-                f"“{failed[0].source.name}” could not be prepared",
-                "Remove it, or choose another detail to try again.",
-            )
-        if len(self._entries) > self.max_images:
-            return UserFacingError(
-                f"{len(self._entries)} images are attached; a message can carry {self.max_images}",
-                "Remove some of them, then send again.",
-            )
-        if not model.vision:
-            return UserFacingError(
-                f"{model.id} cannot see images",
-                f"Remove the images, or pick a model with vision ({VISION_MODELS}).",
-            )
-        return None
+        return blocking_problem(self._entries, self.max_images, model)
 
     def take(self) -> tuple[Attachment, ...]:
         """Hand the ready images to the message being sent, leaving the area empty."""
@@ -298,17 +221,7 @@ class ImageArea(QFrame):
 
     def add_mime(self, mime: QMimeData) -> None:
         """Attach what was dropped or pasted on the area, or say why nothing was."""
-        found = harvest(mime)
-        if found.empty:
-            found = Harvest(
-                refusals=(
-                    Refusal(
-                        "Nothing here can be attached",
-                        f"Drop or paste image files ({_FORMATS}), or images from a web page.",
-                    ),
-                )
-            )
-        self.add(found)
+        self.add(intake.dropped(mime))
 
     def add_files(self, paths: Iterable[str]) -> None:
         self.add(Harvest(tuple(FileSource(path) for path in paths)))
@@ -336,74 +249,24 @@ class ImageArea(QFrame):
             self.changed.emit()
 
     def paste(self) -> None:
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is None:
-            self.add(Harvest(refusals=(Refusal("The clipboard is empty", "Copy an image first."),)))
-            return
-        self.add_mime(mime)
+        self.add(intake.pasted())
 
     def pick_files(self) -> None:
-        # Non-native and opened without a nested event loop, so the asyncio loop keeps running.
-        dialog = QFileDialog(self, "Attach images")
-        dialog.setObjectName("attachImagesDialog")
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilter(_FILE_FILTER)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.filesSelected.connect(self.add_files)
-        dialog.open()
+        intake.pick_files(self, self.add_files)
 
     # --- Drag and drop -----------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragMoveEvent) -> None:
-        self._on_drag(event)
+        self._drops.drag(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        self._on_drag(event)
+        self._drops.drag(event)
 
     def dragLeaveEvent(self, event: QEvent) -> None:
-        self._set_dropping(False)
+        self._drops.leave()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        self._on_drop(event)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and isinstance(
-            event, QDragMoveEvent
-        ):
-            self._on_drag(event)
-            return True
-        if kind == QEvent.Type.DragLeave:
-            self._set_dropping(False)
-            return True
-        if kind == QEvent.Type.Drop and isinstance(event, QDropEvent):
-            self._on_drop(event)
-            return True
-        return super().eventFilter(watched, event)
-
-    def _on_drag(self, event: QDragMoveEvent) -> None:
-        mime = event.mimeData()
-        if self.isEnabled() and mime is not None and may_hold_images(mime):
-            event.acceptProposedAction()
-            self._set_dropping(True)
-        else:
-            event.ignore()
-
-    def _on_drop(self, event: QDropEvent) -> None:
-        self._set_dropping(False)
-        mime = event.mimeData()
-        if not self.isEnabled() or mime is None:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.add_mime(mime)
-
-    def _set_dropping(self, dropping: bool) -> None:
-        if self.property("dropping") != dropping:
-            self.setProperty("dropping", dropping)
-            self.style().unpolish(self)
-            self.style().polish(self)
+        self._drops.drop(event)
 
     # --- Preparation results -----------------------------------------------------------------
 
@@ -438,12 +301,12 @@ class ImageArea(QFrame):
         self._refresh()
         self.changed.emit()
 
-    def on_tile_remove_clicked(self, entry: _Entry) -> None:
+    def on_tile_remove_clicked(self, entry: Entry) -> None:
         self._discard(entry)
         self._refresh()
         self.changed.emit()
 
-    def on_tile_detail_chosen(self, entry: _Entry, detail: Detail) -> None:
+    def on_tile_detail_chosen(self, entry: Entry, detail: Detail) -> None:
         if detail is entry.detail and entry.problem is None:
             return
         entry.detail = detail
@@ -465,19 +328,19 @@ class ImageArea(QFrame):
 
     # --- Internals ---------------------------------------------------------------------------
 
-    def _new_entry(self, source: ImageSource, detail: Detail, position: int) -> _Entry:
+    def _new_entry(self, source: ImageSource, detail: Detail, position: int) -> Entry:
         tile = ImageTile(source.name, detail, self.tiles)
-        entry = _Entry(source, detail, tile)
+        entry = Entry(source, detail, tile)
         tile.remove_clicked.connect(partial(self.on_tile_remove_clicked, entry))
         tile.detail_chosen.connect(partial(self.on_tile_detail_chosen, entry))
         self._entries.insert(position, entry)
-        self._tiles_row.insertWidget(position, tile)
+        self.tiles_scroll.insert(position, tile)
         if isinstance(source, UrlSource):
             entry.prepared = PreparedAttachment.web(source.url, detail)
             tile.show_ready(entry.prepared, self._model)
         return entry
 
-    def _prepare(self, entry: _Entry) -> None:
+    def _prepare(self, entry: Entry) -> None:
         if isinstance(entry.source, UrlSource):
             entry.prepared = PreparedAttachment.web(entry.source.url, entry.detail)
             entry.tile.show_ready(entry.prepared, self._model)
@@ -493,7 +356,7 @@ class ImageArea(QFrame):
         entry.tile.show_preparing("Waiting…")
         self._preparer.start(job, entry.source, entry.detail)
 
-    def _discard(self, entry: _Entry) -> None:
+    def _discard(self, entry: Entry) -> None:
         if entry.job is not None:
             if self._preparer is not None:
                 self._preparer.cancel(entry.job)
@@ -504,28 +367,11 @@ class ImageArea(QFrame):
         entry.tile.deleteLater()
 
     def _refresh(self) -> None:
-        self.tiles_scroll.setVisible(bool(self._entries))
-        if self._entries:
-            tile_height = max(entry.tile.sizeHint().height() for entry in self._entries)
-            bar = self.tiles_scroll.horizontalScrollBar().sizeHint().height()
-            self.tiles_scroll.setFixedHeight(tile_height + bar + 2)
+        self.tiles_scroll.fit([entry.tile for entry in self._entries])
         self._render_hint()
 
     def _render_hint(self) -> None:
-        preparing = sum(1 for entry in self._entries if entry.job is not None)
-        count = len(self._entries)
-        if not self._vision:
-            text = (
-                f"{self._model} cannot see images: pick a model with vision to send them."
-                if count
-                else f"{self._model} cannot see images."
-            )
-        elif count:
-            text = f"{count} image{'s' if count != 1 else ''} (up to {self.max_images})"
-            if preparing:
-                text += f" · preparing {preparing}…"
-        else:
-            text = f"or drop or paste them here ({_FORMATS}, up to {self.max_images})"
+        text = hint_text(self._entries, self.max_images, self._model, self._vision)
         self.hint_label.setText(text)
         warning = not self._vision
         if self.hint_label.property("warning") != warning:

@@ -9,13 +9,9 @@ import pytest
 
 from app.core.messages import ChatMessage, Detail, ImagePart, Role
 from app.core.params import ChatParams, ReasoningEffort
-from app.core.store.history import (
-    UNTITLED,
-    ConversationNotFound,
-    History,
-    title_from_prompt,
-)
+from app.core.store.history import ConversationNotFound, History
 from app.core.store.records import MessageState
+from app.core.store.titles import UNTITLED, title_from_prompt
 from app.core.usage import Usage
 from tests.core.store.conftest import WallClock, png_part
 

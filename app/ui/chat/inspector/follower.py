@@ -25,8 +25,9 @@ from app.ui.chat.inspector.sources import (
     ReplySource,
     source_tools,
 )
+from app.ui.chat.pacing import DRAW_SHARE, FRAME_MS, MAX_FRAME_MS
 from app.ui.chat.transcript import Message
-from app.ui.chat.view import DRAW_SHARE, FRAME_MS, MAX_FRAME_MS, ChatView
+from app.ui.chat.view import ChatView
 
 # The dock's width the first time it opens: room for a paragraph of tokens or two tree columns.
 DOCK_WIDTH = 420
