@@ -41,7 +41,13 @@ class Opening(ControllerParts):
         if conversation_id is not None and session.draft.strip():
             # Unsent text stays with its conversation, for when the user comes back.
             self._drafts[conversation_id] = session.draft
+        reply = session.reply
         if not session.busy:
+            return
+        if reply is None or not reply.running:
+            # Counting a long draft before sending: it stops; the draft stays with its
+            # conversation.
+            self.stop()
             return
         if conversation_id is None:
             # Still being checked (counted, or the budget question is open): nothing is stored

@@ -10,7 +10,9 @@ or at its token limit). Mixed into `ChatController`.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Coroutine
 from dataclasses import replace
+from typing import Any
 
 from app.core.as_code import Endpoint, SentRequest
 from app.core.catalog import lookup
@@ -120,9 +122,10 @@ class Redo(ControllerParts):
             self.on_view_regenerate_requested()
             return
         self._stop_editing()
-        self._start(self.run_continuation())
+        self._start(self._continuation())
 
-    async def run_continuation(self) -> None:
+    def _continuation(self) -> Coroutine[Any, Any, None]:
+        """Reopen the last reply and return the turn that streams more into it."""
         session = self._session
         self._pages.mark_changed()
         position = len(session.messages) - 1
@@ -140,7 +143,7 @@ class Redo(ControllerParts):
             params=replace(session.params, n=None),
             resume_position=position,
         )
-        await self._run(session, plan, reply, position, "")
+        return self._run(session, plan, reply, position, "")
 
     def on_view_seed_requested(self) -> None:
         """Give the conversation a seed, so that its next replies can be re-run with it."""

@@ -43,8 +43,9 @@ class Turns(ControllerParts):
         *,
         message: ChatMessage | None = None,
     ) -> asyncio.Task[None]:
-        """Start a turn for `prompt` and `images` (or `message` as it stands); the task is kept."""
-        return self._start(self.run_turn(prompt, images, message=message))
+        """Start a turn for `prompt` and `images` (or `message` as it stands): the exchange is
+        shown and kept at once, in the open conversation; the task streams its reply."""
+        return self._start(self._turn_for(prompt, images, message=message))
 
     def _start(self, turn: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(turn)
@@ -64,14 +65,18 @@ class Turns(ControllerParts):
         )
         return True
 
-    async def run_turn(
+    def _turn_for(
         self,
         prompt: str,
         images: tuple[Attachment, ...] = (),
         *,
         message: ChatMessage | None = None,
-    ) -> None:
-        """Send the conversation plus `prompt` and stream the reply into the view."""
+    ) -> Coroutine[Any, Any, None]:
+        """Show the exchange and return the turn that streams its reply.
+
+        Done before the task starts: by the time it runs, the user may have opened another
+        conversation, and the turn belongs to the one it was sent in.
+        """
         session = self._session
         session.sending = images
         # A new turn goes at the end: the view shows the end again if it was scrolled back.
@@ -97,7 +102,7 @@ class Turns(ControllerParts):
             prompt=message,
             settings=session.settings(),
         )
-        await self._run(session, plan, reply, start, prompt)
+        return self._run(session, plan, reply, start, prompt)
 
     def _begin(self, session: ChatSession) -> None:
         session.failed_turn = None

@@ -203,3 +203,33 @@ def test_esc_is_paid_for_with_an_estimate_of_what_was_shown(
     assert chat.controller._spend is not None
     assert chat.controller._spend.session.requests == 1
     assert chat.controller._spend.session.estimated_requests == 1
+
+
+def test_a_follow_up_sent_just_before_a_new_chat_stays_in_its_conversation(
+    qtbot: QtBot,
+    run: Runner[Any],
+    open_chat: Callable[..., ChatWindow],
+    slow_simulator: SimulatorServer,
+    history: History,
+) -> None:
+    """The turn belongs to the conversation it was sent in, even if the user leaves it before
+    the turn has started."""
+    chat = open_chat(slow_simulator.base_url, history=history)
+    controller = chat.controller
+
+    async def scenario() -> int:
+        send(qtbot, chat, "First question")
+        await wait_until(lambda: not controller.busy, "the first reply")
+        first = controller.conversation_id
+        assert first is not None
+        send(qtbot, chat, "A follow-up")
+        controller.new_chat()  # before the event loop has run the turn's task
+        assert controller.streaming == (first,) and chat.window.chat_view.is_empty
+        await wait_until(lambda: not controller.streaming, "the follow-up to finish behind")
+        return first
+
+    first = run(scenario())
+    [summary] = history.list_conversations()
+    assert summary.id == first
+    prompts = [m.content for m in history.load(first).messages if m.role.value == "user"]
+    assert prompts == ["First question", "A follow-up"]
