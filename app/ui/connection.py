@@ -19,7 +19,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from app.simulator import SimulatorServer
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 DEMO_WHERE = "built-in simulator"
 
@@ -103,10 +105,7 @@ class Connection(QObject):
         self._model_cache = ModelListCache.in_cache_dir(context.paths.cache_dir)
         self._ledger: UsageLedger | None = None
         self._simulator: SimulatorServer | None = None
-        # The simulator is started in a worker thread; the lock keeps `close` from racing it.
-        self._resources = contextlib.ExitStack()
-        self._resources_lock = threading.Lock()
-        self._closing = False
+        self._resources = _Resources()
         window.demo_requested.connect(self.on_window_demo_requested)
 
     @property
@@ -189,7 +188,9 @@ class Connection(QObject):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        await asyncio.get_running_loop().run_in_executor(None, self._close_resources)
+        # A plain object's method, not this QObject's: the window (its parent) may already be
+        # gone, and the executor's log line would then fail to print the QObject.
+        await asyncio.get_running_loop().run_in_executor(None, self._resources.close)
 
     def _welcome(self, missing: UserFacingError, note: str = "") -> None:
         self._window.show_welcome(missing.headline, note)
@@ -273,15 +274,31 @@ class Connection(QObject):
         await self._spend.refresh()
 
     def _start_simulator(self) -> SimulatorServer | None:
-        with self._resources_lock:
-            if self._closing:
-                return None
-            # After leaving the demo for a real server, going back reuses the simulator.
-            if self._simulator is None:
-                self._simulator = self._resources.enter_context(demo_simulator(enabled=True))
+        # After leaving the demo for a real server, going back reuses the simulator.
+        if self._simulator is None:
+            self._simulator = self._resources.enter(lambda: demo_simulator(enabled=True))
         return self._simulator
 
-    def _close_resources(self) -> None:
-        with self._resources_lock:
+
+class _Resources:
+    """What the connection started and must stop (the demo simulator).
+
+    The simulator is started in a worker thread; the lock keeps `close` from racing it, and
+    nothing starts once closing began.
+    """
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._lock = threading.Lock()
+        self._closing = False
+
+    def enter(self, make: Callable[[], contextlib.AbstractContextManager[_T]]) -> _T | None:
+        with self._lock:
+            if self._closing:
+                return None
+            return self._stack.enter_context(make())
+
+    def close(self) -> None:
+        with self._lock:
             self._closing = True
-            self._resources.close()
+            self._stack.close()
