@@ -142,6 +142,7 @@ async def reply_behind(session: GuiSession, sim: SimulatorServer) -> None:
     """A reply streaming behind a new chat: the sidebar says it is still answering."""
     delay, sim.chunk_delay = sim.chunk_delay, 0.08
     try:
+        session.controller.new_chat()
         await ask(session, "Explain how a rainbow forms, step by step")
         await until(lambda: len(session.window.chat_view.reply_text()) > 120)
         session.controller.new_chat()

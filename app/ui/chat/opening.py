@@ -17,6 +17,8 @@ from app.ui.chat.session import ChatSession
 
 log = logging.getLogger(__name__)
 
+_BEHIND_MESSAGE_MS = 8000
+
 
 class Opening(ControllerParts):
     """Which conversation the window shows."""
@@ -55,6 +57,11 @@ class Opening(ControllerParts):
             self.stop()
             return
         self._background[conversation_id] = session
+        self._status.showMessage(
+            "The reply goes on streaming behind: its conversation says “Answering…” in the "
+            "sidebar.",
+            _BEHIND_MESSAGE_MS,
+        )
         self.reply_ended.emit()
         self.background_changed.emit(self.streaming, frozenset(self._unseen))
 
