@@ -210,7 +210,6 @@ class GuiSession:
             history=self.history,
             parent=self.window,
         )
-        self.controller.conversation_saved.connect(self.on_history_conversation_saved)
         self.controller.history_write_failed.connect(self.on_history_write_failed)
         self.window.bind(self.controller)
         # The one holder of the client: the window's chat, quick ask and Compare all follow it.
@@ -359,10 +358,6 @@ class GuiSession:
             "The conversation could not be saved to the history",
             f"It stays open here; check the disk space and the data folder ({error}).",
         )
-
-    def on_history_conversation_saved(self, conversation_id: int) -> None:
-        if self.browser is not None:
-            self.browser.on_conversation_saved(conversation_id)
 
     def on_companion_open_conversation_requested(self, conversation_id: int) -> None:
         """'Open in Chatdesk' from the quick-ask popup: the main window continues it."""
