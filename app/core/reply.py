@@ -75,15 +75,19 @@ class Reply:
     first_token_at: float | None = None
     ended_at: float | None = None
 
-    def apply(self, event: StreamEvent, now: float) -> None:
-        """Fold one stream event in; `now` is the clock reading it arrived at."""
+    def apply(self, event: StreamEvent, clock: Callable[[], float]) -> None:
+        """Fold one stream event in; `clock` tells when the first text arrived.
+
+        Called for every delta of every reply (tens of thousands in a flood): text comes first
+        and the clock is read only once.
+        """
         match event:
             case TextDelta(choice=choice, text=text):
                 self.choices.setdefault(choice, []).append(text)
                 if not self.arrived:
                     self.arrived = True
-                    self.first_token_at = now
-                self.state = RunState.STREAMING
+                    self.first_token_at = clock()
+                    self.state = RunState.STREAMING
             case LogprobsDelta(choice=choice, tokens=tokens):
                 self.logprobs.setdefault(choice, []).extend(
                     {"token": t.token, "logprob": t.logprob, "top": t.top} for t in tokens

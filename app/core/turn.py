@@ -157,7 +157,7 @@ class Turn:
             recorder = self._begin_saving(plan, reply, saved)
             reply.started_at = self.clock()
             async for event in client.stream_chat(body, on_retry=hooks.on_retry):
-                reply.apply(event, self.clock())
+                reply.apply(event, self.clock)
                 if hooks.on_event is not None:
                     hooks.on_event(event)
                 if recorder is not None and reply.arrived:

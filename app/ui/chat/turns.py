@@ -119,7 +119,7 @@ class Turns(ControllerParts):
         hooks = TurnHooks(
             before_counting=self.background.counting,
             on_checked=partial(self._on_turn_checked, session, reply),
-            on_event=partial(self._on_turn_event, session, choices=plan.params.n or 1),
+            on_event=partial(self._on_turn_event, session),
             on_retry=partial(self._on_client_retry_scheduled, session),
             on_settled=self._on_turn_settled,
         )
@@ -144,7 +144,7 @@ class Turns(ControllerParts):
         if self._client is not None and reply.body is not None:
             session.last_request = SentRequest(reply.body, Endpoint.of(self._client.config))
 
-    def _on_turn_event(self, session: ChatSession, event: StreamEvent, *, choices: int) -> None:
+    def _on_turn_event(self, session: ChatSession, event: StreamEvent) -> None:
         if session is not self._session:
             return  # streaming in the background: the history row follows it
         match event:
