@@ -19,7 +19,7 @@ from typing import TextIO
 
 from app.cli.ask_budget import AskBudget
 from app.cli.ask_history import AskConversation
-from app.cli.ask_output import AnswerPrinter, print_failure, print_usage
+from app.cli.ask_output import AnswerPrinter, print_endings, print_failure, print_usage
 from app.core.catalog import lookup
 from app.core.client import ChatClient
 from app.core.messages import ChatMessage, Detail, ImagePart
@@ -44,6 +44,8 @@ class AskOptions:
     detail: Detail = Detail.AUTO
     system: str | None = None
     params: ChatParams = field(default_factory=ChatParams)
+    # Print the answer as the server sent it, escape sequences included (`--raw`).
+    raw: bool = False
 
 
 def options_from_args(args: argparse.Namespace, default_model: str, stdin: TextIO) -> AskOptions:
@@ -70,6 +72,7 @@ def options_from_args(args: argparse.Namespace, default_model: str, stdin: TextI
         detail=Detail(args.detail),
         system=args.system,
         params=params,
+        raw=args.raw,
     )
 
 
@@ -101,7 +104,8 @@ async def run_ask(
 
     With `open_history`, the exchange is saved as a new conversation while it streams.
     """
-    printer = AnswerPrinter(out, err)
+    printer = AnswerPrinter(out, err, raw=options.raw)
+    base_url = client.config.base_url
     reply = Reply(asked_model=options.model)
     saved: AskConversation | None = None
     loop = asyncio.get_running_loop()
@@ -123,7 +127,7 @@ async def run_ask(
         await turn.run(plan_for(options, messages), reply, saved=saved, hooks=hooks)
     except UserFacingError as failure:
         # Refused before the turn began (an image that cannot be sent): nothing was sent.
-        print_failure(err, failure)
+        print_failure(err, failure, base_url)
         return EXIT_FAILURE
     except asyncio.CancelledError:
         # Ctrl+C, or stdout closed: the turn stored the reply as stopped and recorded its cost.
@@ -141,9 +145,10 @@ async def run_ask(
     printer.finish(reply)
     if printer.pipe_closed is not None:
         raise printer.pipe_closed
+    print_endings(err, reply)
     if reply.state is not RunState.DONE:
         if reply.problem is not None:
-            print_failure(err, reply.problem)
+            print_failure(err, reply.problem, base_url)
         print_usage(err, reply)
         return EXIT_FAILURE
     if print_usage(err, reply) and budget is not None:

@@ -46,6 +46,13 @@ def add_ask_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reasoning-effort", choices=[e.value for e in ReasoningEffort])
     parser.add_argument("--user", help="end-user id sent to the API")
     parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="print the answer's bytes exactly as the server sent them, for pipes (by default"
+        " escape sequences are removed and control characters shown, so that an answer"
+        " cannot drive the terminal)",
+    )
+    parser.add_argument(
         "--no-save",
         action="store_true",
         help="keep this question and its answer out of the history (saved by default)",

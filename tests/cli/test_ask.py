@@ -167,7 +167,7 @@ def test_failure_prints_headline_and_remedy_and_exits_nonzero(
     env = {"OPENAI_API_KEY": wrong, "OPENAI_BASE_URL": sim.base_url}
     result = chatdesk("ask", "hi", data_dir=data_dir, env=env)
     assert result.returncode == 1
-    assert "API key rejected" in result.stderr and "Settings" in result.stderr
+    assert "API key rejected" in result.stderr and "chatdesk key set" in result.stderr
     logs = "".join(p.read_text() for p in data_dir.rglob("*.log"))
     assert wrong not in result.stdout + result.stderr + logs
 
