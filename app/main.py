@@ -139,12 +139,19 @@ def _run_ask(args: argparse.Namespace, context: object, *, demo: bool, base_url:
 def _run_key(action: str, context: object, *, base_url: str | None) -> int:
     from app.cli.key_command import run_key_command
     from app.core.connection import resolve_base_url
+    from app.core.problems import UserFacingError
     from app.wiring import AppContext
 
     assert isinstance(context, AppContext)
+    try:
+        resolved = resolve_base_url(context.settings, context.environ, base_url)
+    except UserFacingError as refused:
+        # A base URL with a user name or password in it: said plainly, never a traceback.
+        sys.stderr.write(f"Error: {refused.headline}\n{refused.remedy}\n")
+        return 1
     return run_key_command(
         action,
-        base_url=resolve_base_url(context.settings, context.environ, base_url),
+        base_url=resolved,
         store=context.secret_store,
         environ=context.environ,
         stdin=sys.stdin,

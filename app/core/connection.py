@@ -9,6 +9,7 @@ from app.core.client import ConnectionConfig
 from app.core.problems import UserFacingError
 from app.core.secrets import KeyResolver, SecretStoreUnavailable
 from app.core.settings import Settings
+from app.core.settings_checks import check_no_credentials
 
 # Local OpenAI-compatible servers (llama.cpp, Ollama, LM Studio, vLLM) usually need no key, but
 # the SDK insists on one; this placeholder is sent instead and a 401 still says what to do.
@@ -30,8 +31,20 @@ def is_openai(base_url: str) -> bool:
 
 
 def resolve_base_url(settings: Settings, environ: Mapping[str, str], override: str | None) -> str:
-    """`--base-url`, then `OPENAI_BASE_URL`, then the saved setting."""
-    return (override or environ.get("OPENAI_BASE_URL") or settings.base_url).rstrip("/")
+    """`--base-url`, then `OPENAI_BASE_URL`, then the saved setting.
+
+    Raises `InvalidSetting` when the chosen URL carries a user name or password: the saved
+    setting is checked on load, but the other two arrive unchecked and would otherwise reach
+    logs and error messages.
+    """
+    if override:
+        base_url, label = override, "The --base-url address"
+    elif environ.get("OPENAI_BASE_URL"):
+        base_url, label = environ["OPENAI_BASE_URL"], "OPENAI_BASE_URL"
+    else:
+        base_url, label = settings.base_url, "Base URL"
+    check_no_credentials(base_url, label)
+    return base_url.rstrip("/")
 
 
 def resolve_connection(
@@ -43,8 +56,9 @@ def resolve_connection(
 ) -> ConnectionConfig:
     """The connection for the next request.
 
-    Raises `MissingApiKey` when OpenAI itself has no key, and `SecretStoreUnavailable` when the
-    keyring cannot be read and nothing else provides one.
+    Raises `MissingApiKey` when OpenAI itself has no key, `SecretStoreUnavailable` when the
+    keyring cannot be read and nothing else provides one, and `InvalidSetting` when the base
+    URL carries credentials.
     """
     base_url = resolve_base_url(settings, environ, base_url_override)
     try:

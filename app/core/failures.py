@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.core.problems import UserFacingError
-from app.core.redact import redact
+from app.core.redact import redact, without_userinfo
 
 
 class FailureKind(StrEnum):
@@ -202,7 +202,8 @@ def _from_status(exc: BaseException, status: int, ctx: FailureContext) -> ApiFai
 
 
 def _connection_failure(exc: BaseException, ctx: FailureContext) -> ApiFailure:
-    where = ctx.base_url or "the server"
+    # Credentials are refused in base URLs, but an address shown in a message is masked anyway.
+    where = without_userinfo(ctx.base_url) or "the server"
     chain = _chain(exc)
     names = {cls.__name__ for e in chain for cls in type(e).__mro__}
     if any(isinstance(e, socket.gaierror) for e in chain):

@@ -7,13 +7,15 @@ caplog, a log view in the GUI) receive masked text too.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import TextIO
 
-from app.core.paths import DIR_MODE, AppPaths
+from app.core.paths import DIR_MODE, FILE_MODE, AppPaths
 from app.core.redact import SecretRegistry
 
 LOG_FILENAME = "chatdesk.log"
@@ -73,6 +75,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log file that is owner-only whatever the umask: logs name files and servers.
+
+    Rotation renames files, which keeps their mode, so only a newly opened file needs it.
+    """
+
+    def _open(self) -> io.TextIOWrapper:
+        if os.name == "posix":
+            # Created with the mode in one step, so it is never readable by others even briefly;
+            # an existing file from an older version is fixed as well.
+            os.close(os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+            if os.stat(self.baseFilename).st_mode & 0o777 != FILE_MODE:
+                os.chmod(self.baseFilename, FILE_MODE)
+        return super()._open()
+
+
 def setup_logging(
     paths: AppPaths,
     level: int | str = logging.INFO,
@@ -88,8 +106,10 @@ def setup_logging(
     """
     teardown_logging()
     paths.log_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if os.name == "posix":
+        paths.log_dir.chmod(DIR_MODE)  # mkdir's mode applies only to a new directory
     log_file = paths.log_dir / LOG_FILENAME
-    file_handler = RotatingFileHandler(
+    file_handler = PrivateRotatingFileHandler(
         log_file, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True
     )
     file_handler.setLevel(level)

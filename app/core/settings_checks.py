@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -69,11 +70,35 @@ def check_choice(name: str, label: str, value: object, enum: type[_E]) -> _E:
     raise InvalidSetting(name, f"{label} cannot be {shown(value)}", f"Use one of: {allowed}")
 
 
+CREDENTIALS_IN_URL_REMEDY = (
+    "Put the key in the keyring, not in the URL: remove the user name and password from the "
+    "address, then store the key in Settings → API key, or with `chatdesk key set`"
+)
+
+
+def check_no_credentials(url: str, label: str = "Base URL") -> None:
+    """Refuse a URL that carries a user name or password (`http://user:key@host/v1`).
+
+    The SDK would send them nowhere useful, while every message naming the server would show
+    them; so they are refused wherever a base URL comes from, before anything logs it.
+    """
+    # Any "@" before the path counts, even with no scheme ("user:key@host/v1") or an empty
+    # user name, which urlsplit reports as no user name at all.
+    after_scheme = url.strip().partition("://")[2] or url
+    authority = re.split(r"[/?#]", after_scheme, maxsplit=1)[0]
+    if "@" in authority:
+        raise InvalidSetting(
+            "base_url", f"{label} contains a user name or password", CREDENTIALS_IN_URL_REMEDY
+        )
+
+
 def check_base_url(value: object) -> str:
     """`value` as an API base URL (trailing slashes dropped), or `InvalidSetting`."""
     # Only the path is checked for a key: a host such as sk-prod-gateway-01.example.com looks
     # like one to the redactor, and a key pasted alone fails the URL checks (masked in them).
     text = check_text("base_url", "Base URL", value, may_hold_key=False)
+    # First, so that no later message echoes the credentials (they are masked there anyway).
+    check_no_credentials(text)
     parts = urlsplit(text)
     if redact(parts.path) != parts.path:
         raise InvalidSetting(
@@ -85,13 +110,6 @@ def check_base_url(value: object) -> str:
             "base_url",
             f"Base URL {shown(text)} is not an http:// or https:// address",
             f"Enter the API's base URL, {example}",
-        )
-    if parts.username is not None or parts.password is not None:
-        raise InvalidSetting(
-            "base_url",
-            "Base URL contains a user name or password",
-            "Remove it from the URL; the key belongs in the system keyring "
-            "(Settings → API key, or `chatdesk key set`)",
         )
     try:
         parts.port  # noqa: B018 - parsing the port is the check

@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import secrets
+import stat
 from collections.abc import Iterator
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import pytest
 
+from app.core.connection import resolve_base_url
 from app.core.logs import (
     LOG_FILENAME,
     RedactingFilter,
@@ -21,6 +24,8 @@ from app.core.logs import (
 )
 from app.core.paths import AppPaths
 from app.core.redact import SecretRegistry, mask_secret
+from app.core.settings import Settings
+from app.core.settings_checks import InvalidSetting
 
 KEY = "sk-proj-" + secrets.token_urlsafe(117)
 LOCAL_SECRET = "local-server-secret-0d9f8e7c6b5a"
@@ -206,3 +211,44 @@ def test_teardown_removes_only_chatdesk_handlers(tmp_path: Path, registry: Secre
         assert not any(h.get_name() and h.get_name().startswith("chatdesk") for h in root.handlers)
     finally:
         root.removeHandler(other)
+
+
+def test_credentials_in_a_base_url_never_reach_the_log(logged: Logged) -> None:
+    """A URL with user:password is logged with its userinfo masked, its refusal too."""
+    url = "http://alice:hunter2-password@llm.example.com:8080/v1"
+    log.info("could not list the models of %s", url)
+    try:
+        resolve_base_url(Settings(), {"OPENAI_BASE_URL": url}, None)
+    except InvalidSetting:
+        log.exception("connection refused for %s", url)
+    text = logged.everything()
+    assert "hunter2" not in text and "alice" not in text
+    assert "http://…@llm.example.com:8080/v1" in text
+    assert "Put the key in the keyring, not in the URL" in text
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_log_files_are_owner_only_whatever_the_umask(
+    tmp_path: Path, registry: SecretRegistry
+) -> None:
+    """With umask 022 a new log is 0600, an old 0644 one is fixed, and rotation keeps it so."""
+    paths = AppPaths.under(tmp_path / "data")
+    paths.log_dir.mkdir(parents=True)
+    paths.log_dir.chmod(0o755)
+    old = paths.log_dir / LOG_FILENAME
+    old.write_text("from an older version\n")
+    old.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        setup_logging(paths, registry=registry, stderr=io.StringIO())
+        log.warning("first")
+        (handler,) = [h for h in logging.getLogger().handlers if isinstance(h, RotatingFileHandler)]
+        handler.doRollover()
+        log.warning("after rotation")
+        handler.flush()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(paths.log_dir.stat().st_mode) == 0o700
+    files = sorted(paths.log_dir.iterdir())
+    assert [f.name for f in files] == [LOG_FILENAME, f"{LOG_FILENAME}.1"]
+    assert [stat.S_IMODE(f.stat().st_mode) for f in files] == [0o600, 0o600]

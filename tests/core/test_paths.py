@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -73,3 +74,84 @@ def test_ensure_creates_private_directories(tmp_path: Path) -> None:
     for directory in all_dirs(paths):
         assert directory.is_dir()
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The common default umask, which leaves new files readable by everyone."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.usefixtures("umask_022")
+def test_ensure_creates_private_directories_under_a_permissive_umask(tmp_path: Path) -> None:
+    """With umask 022, new directories are still 0700, not 0755."""
+    paths = AppPaths.under(tmp_path / "state").ensure()
+    assert [mode(d) for d in all_dirs(paths)] == [0o700] * 4
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.usefixtures("umask_022")
+def test_ensure_makes_existing_state_private(tmp_path: Path) -> None:
+    """Folders left 0755 and files left 0644 (older versions, backups) become owner-only."""
+    root = tmp_path / "state"
+    own_files = [
+        root / "settings.json",
+        root / "settings.json.corrupt-20260101",
+        root / "chatdesk.db",
+        root / "chatdesk.db-wal",
+        root / "chatdesk.db-shm",
+        root / "notices.json",
+        root / "logs" / "chatdesk.log",
+        root / "logs" / "chatdesk.log.1",
+        root / "images" / "ab12.png",
+        root / "cache" / "models" / "0123.json",
+    ]
+    for file in own_files:
+        file.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        file.write_text("{}")
+        file.chmod(0o644)
+    for directory in (
+        root,
+        root / "logs",
+        root / "images",
+        root / "cache",
+        root / "cache" / "models",
+    ):
+        directory.chmod(0o755)
+
+    AppPaths.under(root).ensure()
+
+    assert {f.name: mode(f) for f in own_files} == {f.name: 0o600 for f in own_files}
+    for directory in (
+        root,
+        root / "logs",
+        root / "images",
+        root / "cache",
+        root / "cache" / "models",
+    ):
+        assert mode(directory) == 0o700, directory
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_ensure_leaves_other_files_and_link_targets_alone(tmp_path: Path) -> None:
+    """A --data-dir may hold the user's own files; links inside the caches are not followed."""
+    root = tmp_path / "state"
+    (root / "cache").mkdir(parents=True)
+    mine = root / "notes.txt"
+    mine.write_text("not Chatdesk's")
+    mine.chmod(0o644)
+    outside = tmp_path / "shared.txt"
+    outside.write_text("elsewhere")
+    outside.chmod(0o644)
+    (root / "cache" / "link").symlink_to(outside)
+
+    AppPaths.under(root).ensure()
+
+    assert (mode(mine), mode(outside)) == (0o644, 0o644)

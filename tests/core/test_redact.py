@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Callable
 
 import pytest
 
-from app.core.redact import MIN_SECRET_LENGTH, SecretRegistry, mask_secret, redact
+from app.core.failures import FailureContext, classify
+from app.core.redact import (
+    MIN_SECRET_LENGTH,
+    SecretRegistry,
+    mask_secret,
+    redact,
+    without_userinfo,
+)
 
 
 def key_body(length: int) -> str:
@@ -142,3 +150,75 @@ def test_registry_is_safe_to_use_from_many_threads() -> None:
         thread.join()
     assert len(registry) == len(added)
     assert not any(secret in registry.redact(" ".join(added)) for secret in added)
+
+
+@pytest.mark.parametrize(
+    "echo", [str.upper, str.title, str.swapcase], ids=["upper", "title", "swap"]
+)
+def test_a_registered_secret_echoed_in_another_case_is_masked(echo: Callable[[str], str]) -> None:
+    """A server that upper- or title-cases the key it refused still has it masked."""
+    secret = "local-server-secret-0d9f8e7c6b5a"
+    text = redact(f"invalid key {echo(secret)}!", [secret])
+    assert echo(secret) not in text and secret not in text.lower()
+    assert text == f"invalid key …{echo(secret)[-4:]}!"
+
+
+@pytest.mark.parametrize("echo", [str.upper, str.title], ids=["upper", "title"])
+def test_a_key_shaped_string_in_another_case_is_masked(echo: Callable[[str], str]) -> None:
+    """SK-PROJ-… and Sk-Proj-… are keys too, masked even when not registered."""
+    text = redact(f"Incorrect API key provided: {echo(PROJECT_KEY)}.")
+    assert echo(PROJECT_KEY) not in text
+    assert text == f"Incorrect API key provided: {echo('sk-proj-')}…{echo(PROJECT_KEY)[-4:]}."
+
+
+def test_uppercase_words_ending_in_sk_are_not_keys() -> None:
+    """TASK-…, DESK-… and ASK-… identifiers are left alone."""
+    text = "TASK-2026-0000000000000000000 DESK-AAAAAAAAAAAAAAAAAAAAAAAA ASK-" + "b" * 30
+    assert redact(text) == text
+
+
+def test_the_server_echoing_the_key_upper_cased_is_masked_in_failures() -> None:
+    """FailureContext.secrets masks the key sent in any letter case in the failure's detail."""
+    key = "gateway-token-9f8e7d6c5b4a"
+
+    class Refused(Exception):
+        def __init__(self) -> None:
+            super().__init__("401")
+            self.status_code = 401
+            self.body = {"error": {"message": f"Token {key.upper()} is not valid"}}
+
+    failure = classify(Refused(), FailureContext(secrets=(key,)))
+    assert key.upper() not in failure.detail and key not in failure.detail
+    assert key.upper() not in str(failure)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:pass-word-1@llm.example.com/v1",
+        "https://sk-only-a-user@llm.example.com/v1",
+        "HTTPS://:secret-password@llm.example.com:8443/v1",
+    ],
+)
+def test_userinfo_of_a_url_is_masked(url: str) -> None:
+    """The user name and password of a URL are masked wherever the URL appears."""
+    text = redact(f"could not connect to {url}: refused")
+    scheme, _, rest = url.partition("://")
+    assert text == f"could not connect to {scheme}://…@{rest.partition('@')[2]}: refused"
+
+
+def test_without_userinfo_masks_only_the_credentials() -> None:
+    """For showing an address: credentials go, a key-like host name stays."""
+    host = "sk-prod-inference-gateway-eu-west-1.example.com"
+    assert without_userinfo(f"http://u:p@{host}/v1") == f"http://…@{host}/v1"
+    assert without_userinfo(f"http://{host}/v1") == f"http://{host}/v1"
+
+
+def test_connection_failures_never_show_the_base_urls_credentials() -> None:
+    """A failure naming the server shows its address without user name and password."""
+    failure = classify(
+        ConnectionRefusedError("refused"),
+        FailureContext(base_url="http://alice:hunter2-pass@localhost:9/v1"),
+    )
+    assert "hunter2" not in str(failure) and "alice" not in str(failure)
+    assert "http://…@localhost:9/v1" in failure.remedy

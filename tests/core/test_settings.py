@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from app.core.catalog import DEFAULT_MODEL
+from app.core.connection import resolve_base_url
 from app.core.messages import Detail
 from app.core.problems import UserFacingError
 from app.core.settings import (
@@ -26,7 +27,7 @@ from app.core.settings import (
     dialog_settings,
     setting_info,
 )
-from app.core.settings_checks import InvalidSetting
+from app.core.settings_checks import InvalidSetting, check_base_url
 from app.core.settings_store import SettingsChange, SettingsSaveError, SettingsStore
 
 KEY = "sk-proj-" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3v"
@@ -372,3 +373,52 @@ def test_budget_is_saved_as_a_plain_number(store: SettingsStore) -> None:
     }
     settings, warnings = SettingsStore(store.path).load()
     assert (settings.monthly_budget_usd, settings.budget_hard_limit, warnings) == (25.5, True, ())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:pw-secret-1@example.com/v1",
+        "https://only-a-user@example.com/v1",
+        "https://@example.com/v1",
+        "ftp://user:pw-secret-1@example.com/v1",
+        "user:pw-secret-1@example.com/v1",
+    ],
+)
+def test_base_url_with_credentials_is_refused_with_where_the_key_belongs(url: str) -> None:
+    """A user name or password in the base URL is refused, pointing to the keyring."""
+    with pytest.raises(InvalidSetting) as raised:
+        check_base_url(url)
+    assert raised.value.headline == "Base URL contains a user name or password"
+    assert raised.value.remedy.startswith("Put the key in the keyring, not in the URL")
+    assert "pw-secret-1" not in str(raised.value) and "only-a-user" not in str(raised.value)
+
+
+def test_an_at_sign_in_the_path_is_not_a_credential() -> None:
+    """Only an "@" before the path means userinfo; one in the path is an ordinary character."""
+    assert check_base_url("https://example.com/team@eu/v1") == "https://example.com/team@eu/v1"
+
+
+@pytest.mark.parametrize(
+    ("environ", "override", "label"),
+    [
+        ({"OPENAI_BASE_URL": "http://user:pw-secret-1@localhost:8080/v1"}, None, "OPENAI_BASE_URL"),
+        ({}, "http://user:pw-secret-1@localhost:8080/v1", "--base-url"),
+    ],
+    ids=["environment", "flag"],
+)
+def test_base_url_with_credentials_from_outside_settings_is_refused(
+    environ: dict[str, str], override: str | None, label: str
+) -> None:
+    """OPENAI_BASE_URL and --base-url are not checked like settings, but credentials are refused."""
+    with pytest.raises(InvalidSetting) as raised:
+        resolve_base_url(Settings(), environ, override)
+    assert label in raised.value.headline and "user name or password" in raised.value.headline
+    assert "Put the key in the keyring, not in the URL" in raised.value.remedy
+    assert "pw-secret-1" not in str(raised.value)
+
+
+def test_base_url_from_the_environment_without_credentials_is_used() -> None:
+    """An ordinary OPENAI_BASE_URL still wins over the saved setting, trailing slash dropped."""
+    environ = {"OPENAI_BASE_URL": "http://localhost:8080/v1/"}
+    assert resolve_base_url(Settings(), environ, None) == "http://localhost:8080/v1"

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from app.core.messages import ChatMessage, Detail, ImagePart, Role
+from app.core.paths import IMAGES_DIRNAME
 from app.core.store.database import SCHEMA_VERSION, migrate, open_database, schema_version
-from app.core.store.history import IMAGES_DIRNAME, ConversationNotFound, History
+from app.core.store.history import ConversationNotFound, History
 from app.core.store.image_files import ImageFiles
 from app.core.store.ledger import UsageLedger
 from app.core.store.params_json import params_from_json

@@ -6,8 +6,15 @@ version N once migrations 1..N have run. Never edit a released migration: add a 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from pathlib import Path
+
+# The history is private. SQLite creates the -wal and -shm files with the database file's
+# mode, so making that one owner-only before the first connection covers all three.
+FILE_MODE = 0o600
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the usage ledger, one row per request that reached the server.
@@ -128,10 +135,13 @@ class DatabaseTooNew(RuntimeError):
 
 
 def open_database(path: Path | str) -> sqlite3.Connection:
-    """Open (creating if needed) and migrate the database at `path`."""
+    """Open (creating if needed, owner-only) and migrate the database at `path`."""
+    on_disk = str(path) not in ("", ":memory:")
+    if on_disk:
+        make_private(Path(path))
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA foreign_keys = ON")
-    if str(path) != ":memory:":
+    if on_disk:
         connection.execute("PRAGMA journal_mode = WAL")
         # WAL with NORMAL is durable across application crashes; only an OS crash can lose
         # the last transactions, never corrupt the file.
@@ -139,6 +149,25 @@ def open_database(path: Path | str) -> sqlite3.Connection:
     connection.execute("PRAGMA busy_timeout = 5000")
     migrate(connection)
     return connection
+
+
+def make_private(path: Path) -> None:
+    """Create the database file owner-only if missing; make it and its side files owner-only.
+
+    Nothing to do off POSIX. Errors are left to `sqlite3.connect`, which reports them better.
+    """
+    if os.name != "posix":
+        return
+    # Created with its mode in one step, so it is never readable by others even briefly.
+    # O_EXCL matters: opening and closing a file this process already has open through SQLite
+    # would drop that connection's POSIX locks (they belong to the process, not the descriptor),
+    # and another process could then write under it.
+    with contextlib.suppress(OSError):  # FileExistsError, most of the time
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for candidate in (path, *(path.with_name(path.name + side) for side in _SIDE_FILES)):
+        with contextlib.suppress(OSError):  # absent side files, or someone else's file
+            if candidate.stat().st_mode & 0o777 != FILE_MODE:
+                candidate.chmod(FILE_MODE)
 
 
 def schema_version(connection: sqlite3.Connection) -> int:

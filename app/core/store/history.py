@@ -20,6 +20,7 @@ from typing import Any
 from app.core import endings
 from app.core.messages import ChatMessage, Role
 from app.core.params import ChatParams
+from app.core.paths import IMAGES_DIRNAME
 from app.core.store.database import open_database
 from app.core.store.image_files import ImageFiles
 from app.core.store.message_rows import (
@@ -41,7 +42,6 @@ from app.core.store.search_query import search_messages
 from app.core.store.titles import UNTITLED, prompt_title
 from app.core.usage import Usage
 
-IMAGES_DIRNAME = "images"
 # Deleted conversations can be brought back (Undo) until they are purged at a later start.
 PURGE_AFTER_S = 7 * 24 * 3600
 

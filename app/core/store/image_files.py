@@ -37,7 +37,8 @@ class ImageFiles:
         sha256 = hashlib.sha256(data).hexdigest()
         target = self.path_for(sha256, mime)
         if not target.exists():
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # Owner-only like the rest of the history; mkstemp makes the file itself 0600.
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".incoming-")
             try:
                 with os.fdopen(handle, "wb") as file:
