@@ -116,7 +116,15 @@ def make_private(paths: AppPaths) -> None:
 
 
 def _make_tree_private(root: Path) -> None:
+    """Make a tree Chatdesk owns private, once: an owner-only folder already keeps everyone
+    else out of all it holds, so the walk (a stat per image, at every start) is only for a
+    folder that was left open, by an older version or a restored backup."""
     if not root.is_dir() or root.is_symlink():
+        return
+    try:
+        if stat.S_IMODE(root.stat().st_mode) == DIR_MODE:
+            return
+    except OSError:
         return
     _chmod(root, DIR_MODE)
     pending = [root]

@@ -1,7 +1,7 @@
 """The quick-ask popup: a small always-on-top window for one question asked from anywhere.
 
 Built once at start-up and only shown and hidden afterwards, so the hotkey shows it at once.
-Widgets only: the controller (`quick_ask_controller`) sends the question and streams the answer
+Widgets only: the controller (`quick_ask/controller.py`) sends the question and streams the answer
 in; the popup renders what it is told and forwards what the user does.
 """
 

@@ -17,7 +17,6 @@ from app.core.store.records import StoredMessage
 from app.ui.chat.transcript import Act
 
 if TYPE_CHECKING:
-    # Only for types: reply_state imports stored_pages, which imports this module.
     from app.core.reply import Reply
 
 PROBABILITIES = Act.PROBABILITIES.name.lower()
