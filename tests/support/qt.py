@@ -50,14 +50,31 @@ def _clipboard_emptied(qapp: QApplication) -> Iterator[None]:
     qapp.clipboard().clear()
 
 
+class _TestLoop(EventLoop):
+    """The app's loop, kept marked running between a test's `run` calls.
+
+    In the app the loop runs for the whole session. A test runs it a coroutine at a time, yet
+    Qt delivers qasync's queued callbacks whenever it processes events (a key click, a worker
+    thread's result arriving): a task stepped then found no running loop and failed.
+    """
+
+    def run_forever(self) -> None:
+        try:
+            super().run_forever()
+        finally:
+            asyncio.events._set_running_loop(self)
+
+
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync event loop driving the test's QApplication."""
-    loop = EventLoop(qapp)
+    loop = _TestLoop(qapp)
     asyncio.set_event_loop(loop)
+    asyncio.events._set_running_loop(loop)
     try:
         yield loop
     finally:
+        asyncio.events._set_running_loop(None)
         loop.close()
         asyncio.set_event_loop(None)
         _RETIRED_LOOPS.append(loop)
